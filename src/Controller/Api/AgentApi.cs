@@ -1,0 +1,209 @@
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using OdooFleet.Contracts.V1;
+using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Hosting;
+using OdooFleet.Controller.Messaging;
+using OdooFleet.Controller.Persistence;
+using HostSpec = OdooFleet.Contracts.V1.HostSpec;
+
+namespace OdooFleet.Controller.Api;
+
+/// <summary>AgentService: thin mapping between the wire and the stores; validation at the edge.</summary>
+internal sealed partial class AgentApi(
+    EnrollmentStore enrollment,
+    HostStore hosts,
+    AgentAuthenticator auth,
+    HostCommandPublisher commands,
+    IOptions<FleetOptions> fleetOptions,
+    IOptions<BrokerOptions> brokerOptions,
+    TimeProvider time,
+    ILogger<AgentApi> logger) : AgentService.AgentServiceBase
+{
+    private const int MaxTokenLength = 256;
+
+    public override async Task<EnrollResponse> Enroll(EnrollRequest request, ServerCallContext context)
+    {
+        if (request.Token.Length is 0 or > MaxTokenLength)
+        {
+            throw Invalid("token: is required (at most 256 characters); create one with `fleet token create`");
+        }
+
+        if (request.Facts is null)
+        {
+            throw Invalid("facts: are required; upgrade the agent");
+        }
+
+        var name = (request.Name.Length > 0 ? request.Name : request.Facts.Hostname).ToLowerInvariant();
+        if (!Validation.IsHostName(name))
+        {
+            throw Invalid($"name: '{Printable(name)}' is not a valid host name (lowercase letters, digits and inner hyphens, at most 63); pass --name");
+        }
+
+        var ct = context.CancellationToken;
+        if (await enrollment.HostNameExistsAsync(name, ct))
+        {
+            throw new RpcException(new Status(StatusCode.AlreadyExists, $"name: a host named '{name}' is already enrolled; pass another --name"));
+        }
+
+        var hostId = Identifiers.New("h");
+        var secret = Identifiers.NewSecret("ofa");
+        var now = time.GetUtcNow();
+        var address = context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "";
+        var record = new HostRecord(
+            hostId, name, address, now, null, request.Facts.ToDomain(), null, 0, null, 0, 0, null, false, "",
+            HostCommandPublisher.QueueName(hostId));
+
+        // The queue exists before the host does, so no command can ever be sent into the void.
+        await commands.EnsureHostQueueAsync(hostId, ct);
+        var outcome = await enrollment.EnrollAsync(
+            Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }), ct);
+        switch (outcome)
+        {
+            case TokenRedemption.Redeemed:
+                break;
+            case TokenRedemption.Expired:
+                LogEnrollRefused(logger, name, address, "expired token");
+                throw Denied("token: has expired; create a new one with `fleet token create`");
+            case TokenRedemption.AlreadyUsed:
+                LogEnrollRefused(logger, name, address, "token already used");
+                throw Denied("token: has already been used (tokens are single-use); create a new one with `fleet token create`");
+            default:
+                LogEnrollRefused(logger, name, address, "unknown token");
+                throw Denied("token: is not valid; create one with `fleet token create`");
+        }
+
+        LogEnrolled(logger, hostId, name, address);
+        var broker = brokerOptions.Value;
+        return new EnrollResponse
+        {
+            HostId = hostId,
+            AgentSecret = secret,
+            Broker = new BrokerConnection
+            {
+                Host = broker.AgentHost ?? broker.Host,
+                Port = broker.Port,
+                VirtualHost = broker.VirtualHost,
+                Username = broker.AgentUsername,
+                Password = broker.AgentPassword,
+                Queue = record.Queue,
+            },
+            ControllerUrls = { fleetOptions.Value.AgentEndpoints },
+        };
+    }
+
+    public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ControllerMessage> responseStream, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        var address = context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString();
+        var interval = fleetOptions.Value.HeartbeatIntervalSeconds;
+        LogConnected(logger, hostId, address ?? "?");
+        try
+        {
+            await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                if (message.KindCase != AgentMessage.KindOneofCase.Heartbeat)
+                {
+                    continue;
+                }
+
+                var heartbeat = message.Heartbeat;
+                var desired = await hosts.RecordHeartbeatAsync(
+                    hostId, time.GetUtcNow(), heartbeat.Metrics?.ToDomain(), heartbeat.Facts?.ToDomain(), address, context.CancellationToken)
+                    ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
+                await responseStream.WriteAsync(new ControllerMessage
+                {
+                    HeartbeatAck = new HeartbeatAck
+                    {
+                        ReceivedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+                        DesiredGeneration = desired,
+                        HeartbeatIntervalSeconds = interval,
+                    },
+                }, context.CancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            // The agent went away or the controller is stopping: the agent reconnects.
+        }
+
+        LogDisconnected(logger, hostId);
+    }
+
+    public override async Task<HostSpec> GetHostSpec(GetHostSpecRequest request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId.Length > 0 && request.HostId != hostId)
+        {
+            LogForeignAccess(logger, hostId, "GetHostSpec", Printable(request.HostId));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only fetch its own spec"));
+        }
+
+        var host = await hosts.FindAsync(hostId, context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
+        var o = fleetOptions.Value;
+        return new Domain.HostSpec(host.Id, host.DesiredGeneration, host.DesiredRelease, o.SourceUrl, o.OdooHttpPort, o.OdooGeventPort).ToProto();
+    }
+
+    public override async Task<ReportConvergeResponse> ReportConverge(Contracts.V1.ConvergeReport request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId != hostId)
+        {
+            LogForeignAccess(logger, hostId, "ReportConverge", Printable(request.HostId));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only report for itself"));
+        }
+
+        if (request.Generation < 0)
+        {
+            throw Invalid("generation: must not be negative");
+        }
+
+        if (request.Resources.Count > 10_000 || request.Error.Length > 64 * 1024)
+        {
+            throw Invalid("report: too large (at most 10000 resources and 64 KiB of error text)");
+        }
+
+        var report = request.ToDomain();
+        if (report.RunningRelease is { } running && (!Validation.IsSeries(running.Series) || !Validation.IsCommit(running.Commit)))
+        {
+            throw Invalid("running_release: series must look like 18.0 and commit must be 40 lowercase hex digits");
+        }
+
+        var accepted = await hosts.RecordReportAsync(
+            report,
+            report.Success ? "HostConverged" : "HostConvergeFailed",
+            Json.Serialize(new { report.Generation, report.Success, report.Error, release = report.RunningRelease?.ToString() }),
+            time.GetUtcNow(),
+            context.CancellationToken);
+        LogReport(logger, hostId, report.Generation, report.Success, accepted);
+        return new ReportConvergeResponse { Accepted = accepted };
+    }
+
+    private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
+
+    /// <summary>Echoes untrusted input back only in a bounded, printable form.</summary>
+    private static string Printable(string value) =>
+        new([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} enrolled as {Name} from {Address}")]
+    private static partial void LogEnrolled(ILogger logger, string hostId, string name, string address);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Enrollment of {Name} from {Address} refused: {Reason}")]
+    private static partial void LogEnrollRefused(ILogger logger, string name, string address, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} connected from {Address}")]
+    private static partial void LogConnected(ILogger logger, string hostId, string address);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} disconnected")]
+    private static partial void LogDisconnected(ILogger logger, string hostId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} called {Method} for another host {OtherHostId}: refused")]
+    private static partial void LogForeignAccess(ILogger logger, string hostId, string method, string otherHostId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported generation {Generation} success={Success} (accepted={Accepted})")]
+    private static partial void LogReport(ILogger logger, string hostId, long generation, bool success, bool accepted);
+}

@@ -1,0 +1,77 @@
+namespace OdooFleet.Controller.Domain;
+
+/// <summary>An Odoo release: a series and one commit of it.</summary>
+[GenerateSerializer, Immutable]
+internal sealed record OdooRelease([property: Id(0)] string Series, [property: Id(1)] string Commit)
+{
+    public string ShortCommit => Commit.Length > 12 ? Commit[..12] : Commit;
+
+    public override string ToString() => $"{Series}@{ShortCommit}";
+}
+
+internal sealed record HostFacts(
+    string Hostname,
+    string OsId,
+    string OsVersion,
+    int CpuCores,
+    long MemoryBytes,
+    long DiskTotalBytes,
+    IReadOnlyList<string> Addresses,
+    string AgentVersion,
+    string MachineId);
+
+internal sealed record HostMetrics(
+    double CpuPercent,
+    long MemoryTotalBytes,
+    long MemoryAvailableBytes,
+    long DiskTotalBytes,
+    long DiskFreeBytes,
+    double Load1,
+    double Load5,
+    double Load15);
+
+internal enum ResourceOutcome
+{
+    Unchanged,
+    Changed,
+    Failed,
+    Skipped,
+}
+
+internal sealed record ResourceResult(string Id, string Kind, ResourceOutcome Outcome, string Message, long DurationMs);
+
+/// <summary>What an agent reports after converging one generation of its spec.</summary>
+internal sealed record ConvergeReport(
+    string HostId,
+    long Generation,
+    bool Success,
+    string Error,
+    OdooRelease? RunningRelease,
+    IReadOnlyList<ResourceResult> Resources,
+    DateTimeOffset StartedAt,
+    DateTimeOffset FinishedAt);
+
+/// <summary>A host as the fleet tables know it.</summary>
+internal sealed record HostRecord(
+    string Id,
+    string Name,
+    string Address,
+    DateTimeOffset EnrolledAt,
+    DateTimeOffset? LastSeen,
+    HostFacts? Facts,
+    HostMetrics? Metrics,
+    long DesiredGeneration,
+    OdooRelease? DesiredRelease,
+    long AppliedGeneration,
+    long ReportedGeneration,
+    OdooRelease? RunningRelease,
+    bool LastConvergeSuccess,
+    string LastConvergeError,
+    string Queue)
+{
+    public bool IsOnline(DateTimeOffset now, TimeSpan offlineAfter) =>
+        LastSeen is { } seen && now - seen <= offlineAfter;
+}
+
+/// <summary>The whole desired state of one host, as the agent fetches it.</summary>
+internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Release, string SourceUrl, int HttpPort, int GeventPort);

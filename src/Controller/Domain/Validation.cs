@@ -1,0 +1,30 @@
+using System.Text.RegularExpressions;
+
+namespace OdooFleet.Controller.Domain;
+
+/// <summary>Grammars for values that arrive from people, agents or the network.</summary>
+internal static partial class Validation
+{
+    public static bool IsSeries(string? value) => value is not null && SeriesPattern().IsMatch(value);
+
+    public static bool IsCommit(string? value) => value is not null && CommitPattern().IsMatch(value);
+
+    /// <summary>A DNS label-style host name: lowercase letters, digits and inner hyphens, 1-63 chars.</summary>
+    public static bool IsHostName(string? value) => value is not null && HostNamePattern().IsMatch(value);
+
+    /// <summary>Ids this controller hands out: a one-letter prefix, a hyphen and 10 base-32 chars.</summary>
+    public static bool IsId(string? value, char prefix) =>
+        value is { Length: 12 } && value[0] == prefix && value[1] == '-' && IdPattern().IsMatch(value.AsSpan(2));
+
+    [GeneratedRegex(@"^\d{1,3}\.\d$")]
+    private static partial Regex SeriesPattern();
+
+    [GeneratedRegex("^[0-9a-f]{40}$")]
+    private static partial Regex CommitPattern();
+
+    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    private static partial Regex HostNamePattern();
+
+    [GeneratedRegex("^[a-z2-9]{10}$")]
+    private static partial Regex IdPattern();
+}

@@ -1,0 +1,45 @@
+using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Messaging;
+using OdooFleet.Controller.Persistence;
+
+namespace OdooFleet.Controller.Grains;
+
+[GenerateSerializer, Immutable]
+internal sealed record SpecChange([property: Id(0)] long Generation, [property: Id(1)] bool Changed);
+
+/// <summary>One per host: the only writer of the host's desired state, and its command sender.</summary>
+internal interface IHostGrain : IGrainWithStringKey
+{
+    /// <summary>Makes the release desired (idempotent) and tells the agent when that bumped the generation.</summary>
+    Task<SpecChange> SetDesiredRelease(OdooRelease release, string cause);
+
+    /// <summary>Sends Converge for the current desired generation again (level-based, harmless if duplicated).</summary>
+    Task ResendConverge();
+}
+
+internal sealed class HostGrain(HostStore hosts, HostCommandPublisher commands, TimeProvider time) : Grain, IHostGrain
+{
+    private string HostId => this.GetPrimaryKeyString();
+
+    public async Task<SpecChange> SetDesiredRelease(OdooRelease release, string cause)
+    {
+        var eventJson = Json.Serialize(new { release.Series, release.Commit, cause });
+        // Persisted before announced: the generation bump commits first, then the message goes out.
+        var (generation, changed) = await hosts.SetDesiredReleaseAsync(HostId, release, eventJson, time.GetUtcNow(), CancellationToken.None);
+        // Unchanged but not yet applied (e.g. the broker was down when it changed): tell the host
+        // again. Converge is level-based, so a duplicate is harmless and a missing one is not.
+        if (changed || (await hosts.FindAsync(HostId, CancellationToken.None))?.AppliedGeneration < generation)
+        {
+            await commands.SendConvergeAsync(HostId, generation, CancellationToken.None);
+        }
+
+        return new SpecChange(generation, changed);
+    }
+
+    public async Task ResendConverge()
+    {
+        var host = await hosts.FindAsync(HostId, CancellationToken.None)
+            ?? throw new InvalidOperationException($"host {HostId} does not exist");
+        await commands.SendConvergeAsync(HostId, host.DesiredGeneration, CancellationToken.None);
+    }
+}

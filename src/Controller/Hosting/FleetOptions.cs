@@ -1,0 +1,95 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OdooFleet.Controller.Hosting;
+
+/// <summary>Settings of section "Fleet". Every value is validated at start-up.</summary>
+internal sealed class FleetOptions
+{
+    public const string Section = "Fleet";
+
+    /// <summary>Git remote the Odoo releases come from (the real Odoo repository or a mirror).</summary>
+    [Required]
+    public string SourceUrl { get; set; } = "https://github.com/odoo/odoo.git";
+
+    /// <summary>Controller endpoints handed to agents at enrollment, e.g. http://10.0.0.1:7001.</summary>
+    public List<string> AgentEndpoints { get; set; } = [];
+
+    [Range(1, 3600)]
+    public int HeartbeatIntervalSeconds { get; set; } = 5;
+
+    /// <summary>A host whose last heartbeat is older than this is offline.</summary>
+    [Range(2, 86400)]
+    public int OfflineAfterSeconds { get; set; } = 20;
+
+    /// <summary>How long an unanswered Converge waits before it is sent again.</summary>
+    [Range(1, 3600)]
+    public int ConvergeResendSeconds { get; set; } = 30;
+
+    /// <summary>A host that has not reported its converge within this time fails its rollout step.</summary>
+    [Range(10, 86400)]
+    public int ConvergeTimeoutSeconds { get; set; } = 900;
+
+    [Range(60, 30 * 86400)]
+    public int DefaultTokenTtlSeconds { get; set; } = 3600;
+
+    /// <summary>If set, every FleetService call needs "authorization: Bearer &lt;token&gt;".</summary>
+    public string? ApiToken { get; set; }
+
+    public int OdooHttpPort { get; set; } = 8069;
+
+    public int OdooGeventPort { get; set; } = 8072;
+}
+
+/// <summary>Settings of section "Broker": the RabbitMQ the controller and agents use.</summary>
+internal sealed class BrokerOptions
+{
+    public const string Section = "Broker";
+
+    [Required]
+    public string Host { get; set; } = "127.0.0.1";
+
+    [Range(1, 65535)]
+    public int Port { get; set; } = 5672;
+
+    [Required]
+    public string VirtualHost { get; set; } = "/";
+
+    [Required]
+    public string Username { get; set; } = "";
+
+    [Required]
+    public string Password { get; set; } = "";
+
+    /// <summary>Broker address as agents reach it (defaults to Host).</summary>
+    public string? AgentHost { get; set; }
+
+    /// <summary>Credentials agents consume their queues with.</summary>
+    [Required]
+    public string AgentUsername { get; set; } = "";
+
+    [Required]
+    public string AgentPassword { get; set; } = "";
+}
+
+/// <summary>Settings of section "Cluster": the Orleans silo.</summary>
+internal sealed class ClusterSettings
+{
+    public const string Section = "Cluster";
+
+    [Required]
+    public string ClusterId { get; set; } = "odoofleet";
+
+    [Required]
+    public string ServiceId { get; set; } = "odoofleet";
+
+    [Range(1, 65535)]
+    public int SiloPort { get; set; } = 11111;
+
+    [Range(1, 65535)]
+    public int GatewayPort { get; set; } = 30000;
+
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Fast failure detection (tests, single box); production keeps Orleans' defaults.</summary>
+    public bool FastFailureDetection { get; set; }
+}

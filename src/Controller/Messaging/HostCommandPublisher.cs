@@ -1,0 +1,153 @@
+using Google.Protobuf;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Options;
+using OdooFleet.Contracts.V1;
+using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Hosting;
+using RabbitMQ.Client;
+
+namespace OdooFleet.Controller.Messaging;
+
+/// <summary>
+/// Sends commands to a host's own durable queue with RabbitMQ.Client: persistent messages,
+/// publisher confirms, and a dead-letter exchange for what an agent rejects. Agents run
+/// RabbitMQ.Client too (no MassTransit envelope on this path), so the body is the bare proto.
+/// </summary>
+internal sealed partial class HostCommandPublisher(
+    IOptions<BrokerOptions> options, TimeProvider time, ILogger<HostCommandPublisher> logger) : IAsyncDisposable
+{
+    public const string DeadLetterExchange = "fleet.dead-letter";
+    public const string DeadLetterQueue = "fleet.dead-letter";
+    public const string ContentType = "application/x-protobuf";
+    public static readonly string MessageType = HostCommand.Descriptor.FullName;
+
+    private readonly SemaphoreSlim gate = new(1, 1);
+    private IConnection? connection;
+    private IChannel? channel;
+
+    public static string QueueName(string hostId) => $"fleet.host.{hostId}";
+
+    /// <summary>Declares the host's queue (idempotent); done at enrollment, before the host exists.</summary>
+    public async Task EnsureHostQueueAsync(string hostId, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            var ch = await GetChannelAsync(ct);
+            await DeclareHostQueueAsync(ch, hostId, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Publishes Converge{generation}; returns once the broker has confirmed it to disk.</summary>
+    public async Task SendConvergeAsync(string hostId, long generation, CancellationToken ct)
+    {
+        var command = new HostCommand
+        {
+            CommandId = Identifiers.New("c"),
+            HostId = hostId,
+            IssuedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+            Converge = new ConvergeCommand { Generation = generation },
+        };
+        var body = command.ToByteArray();
+        await gate.WaitAsync(ct);
+        try
+        {
+            var ch = await GetChannelAsync(ct);
+            var queue = await DeclareHostQueueAsync(ch, hostId, ct);
+            var props = new BasicProperties
+            {
+                Persistent = true,
+                ContentType = ContentType,
+                Type = MessageType,
+                MessageId = command.CommandId,
+            };
+            await ch.BasicPublishAsync(exchange: "", routingKey: queue, mandatory: true, basicProperties: props, body: body, cancellationToken: ct);
+            LogSent(logger, hostId, generation, command.CommandId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            await ResetAsync();
+            throw;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static async Task<string> DeclareHostQueueAsync(IChannel ch, string hostId, CancellationToken ct)
+    {
+        var queue = QueueName(hostId);
+        await ch.QueueDeclareAsync(
+            queue, durable: true, exclusive: false, autoDelete: false,
+            arguments: new Dictionary<string, object?> { ["x-dead-letter-exchange"] = DeadLetterExchange },
+            cancellationToken: ct);
+        return queue;
+    }
+
+    private async Task<IChannel> GetChannelAsync(CancellationToken ct)
+    {
+        if (channel is { IsOpen: true })
+        {
+            return channel;
+        }
+
+        await ResetAsync();
+        var o = options.Value;
+        var factory = new ConnectionFactory
+        {
+            HostName = o.Host,
+            Port = o.Port,
+            VirtualHost = o.VirtualHost,
+            UserName = o.Username,
+            Password = o.Password,
+            AutomaticRecoveryEnabled = true,
+            ClientProvidedName = "odoofleet-controller/commands",
+        };
+        connection = await factory.CreateConnectionAsync(ct);
+        channel = await connection.CreateChannelAsync(
+            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
+        await channel.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
+        await channel.QueueDeclareAsync(DeadLetterQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
+        await channel.QueueBindAsync(DeadLetterQueue, DeadLetterExchange, routingKey: "", cancellationToken: ct);
+        return channel;
+    }
+
+    private async Task ResetAsync()
+    {
+        var (ch, conn) = (channel, connection);
+        (channel, connection) = (null, null);
+        try
+        {
+            if (ch is not null)
+            {
+                await ch.DisposeAsync();
+            }
+
+            if (conn is not null)
+            {
+                await conn.DisposeAsync();
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogResetFailed(logger, e.GetType().Name);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ResetAsync();
+        gate.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sent Converge to host {HostId} for generation {Generation} (command {CommandId})")]
+    private static partial void LogSent(ILogger logger, string hostId, long generation, string commandId);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Closing a broken broker connection failed: {Error}")]
+    private static partial void LogResetFailed(ILogger logger, string error);
+}

@@ -1,0 +1,175 @@
+using System.Data.Common;
+using Npgsql;
+using NpgsqlTypes;
+using OdooFleet.Controller.Domain;
+
+namespace OdooFleet.Controller.Persistence;
+
+/// <summary>The hosts table: the fleet-wide view that listings read.</summary>
+internal sealed class HostStore(NpgsqlDataSource db)
+{
+    private const string Columns =
+        """
+        id, name, address, enrolled_at, last_seen, facts::text, metrics::text, desired_generation, desired_series,
+        desired_commit, applied_generation, reported_generation, running_series, running_commit,
+        last_converge_success, last_converge_error, queue
+        """;
+
+    public async Task<IReadOnlyList<HostRecord>> ListAsync(CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"SELECT {Columns} FROM hosts ORDER BY name");
+        var hosts = new List<HostRecord>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            hosts.Add(Read(reader));
+        }
+
+        return hosts;
+    }
+
+    /// <summary>Finds a host by id or, failing that, by name.</summary>
+    public async Task<HostRecord?> FindAsync(string idOrName, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand($"SELECT {Columns} FROM hosts WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1");
+        cmd.Parameters.AddWithValue(idOrName);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    public async Task<byte[]?> GetAgentSecretHashAsync(string hostId, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand("SELECT agent_secret_hash FROM hosts WHERE id = $1");
+        cmd.Parameters.AddWithValue(hostId);
+        return await cmd.ExecuteScalarAsync(ct) as byte[];
+    }
+
+    /// <summary>Records a heartbeat; returns the host's desired generation (null: unknown host).</summary>
+    public async Task<long?> RecordHeartbeatAsync(
+        string hostId, DateTimeOffset now, HostMetrics? metrics, HostFacts? facts, string? address, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            UPDATE hosts SET last_seen = $2,
+                metrics = COALESCE($3, metrics),
+                facts = COALESCE($4, facts),
+                address = COALESCE($5, address)
+            WHERE id = $1 RETURNING desired_generation
+            """);
+        cmd.Parameters.AddWithValue(hostId);
+        cmd.Parameters.AddWithValue(now);
+        cmd.Parameters.Add(JsonbOrNull(metrics));
+        cmd.Parameters.Add(JsonbOrNull(facts));
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)address ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        return await cmd.ExecuteScalarAsync(ct) is long generation ? generation : null;
+    }
+
+    /// <summary>
+    /// Makes <paramref name="release"/> the host's desired release. Bumps the generation only if
+    /// the release differs, so repeating the call (a replayed rollout step) changes nothing.
+    /// </summary>
+    public async Task<(long Generation, bool Changed)> SetDesiredReleaseAsync(
+        string hostId, OdooRelease release, string eventJson, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using var cmd = new NpgsqlCommand(
+            """
+            UPDATE hosts SET desired_series = $2, desired_commit = $3, desired_generation = desired_generation + 1
+            WHERE id = $1 AND (desired_series IS DISTINCT FROM $2 OR desired_commit IS DISTINCT FROM $3)
+            RETURNING desired_generation
+            """, conn, tx);
+        cmd.Parameters.AddWithValue(hostId);
+        cmd.Parameters.AddWithValue(release.Series);
+        cmd.Parameters.AddWithValue(release.Commit);
+        if (await cmd.ExecuteScalarAsync(ct) is long bumped)
+        {
+            await EventStore.AppendAsync(conn, tx, "HostSpecChanged", hostId, eventJson, now, ct);
+            await tx.CommitAsync(ct);
+            return (bumped, true);
+        }
+
+        await tx.RollbackAsync(ct);
+        await using var current = db.CreateCommand("SELECT desired_generation FROM hosts WHERE id = $1");
+        current.Parameters.AddWithValue(hostId);
+        return await current.ExecuteScalarAsync(ct) is long generation
+            ? (generation, false)
+            : throw new InvalidOperationException($"host {hostId} does not exist");
+    }
+
+    /// <summary>Stores a converge report; a report for an older generation than one already stored is ignored.</summary>
+    public async Task<bool> RecordReportAsync(ConvergeReport report, string eventType, string eventJson, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using var cmd = new NpgsqlCommand(
+            """
+            UPDATE hosts SET reported_generation = $2,
+                applied_generation = CASE WHEN $3 THEN GREATEST(applied_generation, $2) ELSE applied_generation END,
+                last_converge_success = $3, last_converge_error = $4, last_converge_at = $5,
+                running_series = COALESCE($6, running_series), running_commit = COALESCE($7, running_commit),
+                last_results = $8
+            WHERE id = $1 AND reported_generation <= $2
+            """, conn, tx);
+        cmd.Parameters.AddWithValue(report.HostId);
+        cmd.Parameters.AddWithValue(report.Generation);
+        cmd.Parameters.AddWithValue(report.Success);
+        cmd.Parameters.AddWithValue(report.Error);
+        cmd.Parameters.AddWithValue(now);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)report.RunningRelease?.Series ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)report.RunningRelease?.Commit ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(report.Resources));
+        if (await cmd.ExecuteNonQueryAsync(ct) != 1)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+
+        await EventStore.AppendAsync(conn, tx, eventType, report.HostId, eventJson, now, ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>Rollout progress of many hosts in one query (a rollout never fans out over grains to read).</summary>
+    public async Task<Dictionary<string, Planning.HostProgress>> GetProgressAsync(string[] hostIds, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT id, reported_generation, applied_generation, last_converge_success, last_converge_error, running_series, running_commit
+            FROM hosts WHERE id = ANY($1)
+            """);
+        cmd.Parameters.AddWithValue(hostIds);
+        var result = new Dictionary<string, Planning.HostProgress>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            result[reader.GetString(0)] = new Planning.HostProgress(
+                reader.GetInt64(1), reader.GetInt64(2), reader.GetBoolean(3), reader.GetString(4), ReleaseOrNull(reader, 5, 6));
+        }
+
+        return result;
+    }
+
+    private static NpgsqlParameter JsonbOrNull<T>(T? value) where T : class =>
+        new() { Value = value is null ? DBNull.Value : Json.Serialize(value), NpgsqlDbType = NpgsqlDbType.Jsonb };
+
+    private static HostRecord Read(DbDataReader r) => new(
+        Id: r.GetString(0),
+        Name: r.GetString(1),
+        Address: r.GetString(2),
+        EnrolledAt: r.GetFieldValue<DateTimeOffset>(3),
+        LastSeen: r.IsDBNull(4) ? null : r.GetFieldValue<DateTimeOffset>(4),
+        Facts: Json.Deserialize<HostFacts>(r.GetString(5)),
+        Metrics: r.IsDBNull(6) ? null : Json.Deserialize<HostMetrics>(r.GetString(6)),
+        DesiredGeneration: r.GetInt64(7),
+        DesiredRelease: ReleaseOrNull(r, 8, 9),
+        AppliedGeneration: r.GetInt64(10),
+        ReportedGeneration: r.GetInt64(11),
+        RunningRelease: ReleaseOrNull(r, 12, 13),
+        LastConvergeSuccess: r.GetBoolean(14),
+        LastConvergeError: r.GetString(15),
+        Queue: r.GetString(16));
+
+    private static OdooRelease? ReleaseOrNull(DbDataReader r, int series, int commit) =>
+        r.IsDBNull(series) || r.IsDBNull(commit) ? null : new OdooRelease(r.GetString(series), r.GetString(commit));
+}

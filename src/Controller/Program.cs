@@ -1,0 +1,74 @@
+using System.Net;
+using Npgsql;
+using OdooFleet.Controller.Api;
+using OdooFleet.Controller.Grains;
+using OdooFleet.Controller.Hosting;
+using OdooFleet.Controller.Messaging;
+using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Sources;
+using Orleans.Configuration;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.Host.UseSystemd();
+builder.Logging.AddSimpleConsole(o =>
+{
+    o.SingleLine = true;
+    o.TimestampFormat = "HH:mm:ss.fff ";
+});
+
+builder.Services.AddOptions<FleetOptions>().Bind(builder.Configuration.GetSection(FleetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<BrokerOptions>().Bind(builder.Configuration.GetSection(BrokerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+var broker = builder.Configuration.GetSection(BrokerOptions.Section).Get<BrokerOptions>() ?? new BrokerOptions();
+var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
+
+var connectionString = builder.Configuration.GetConnectionString("Fleet");
+if (string.IsNullOrWhiteSpace(connectionString))
+{
+    Console.Error.WriteLine(
+        "error: ConnectionStrings:Fleet is not set; set it in appsettings or the environment variable ConnectionStrings__Fleet " +
+        "(e.g. Host=127.0.0.1;Username=odoofleet;Password=...;Database=odoofleet)");
+    return 2;
+}
+
+var dataSource = NpgsqlDataSource.Create(connectionString);
+builder.Services.AddSingleton(dataSource);
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<HostStore>();
+builder.Services.AddSingleton<EventStore>();
+builder.Services.AddSingleton<EnrollmentStore>();
+builder.Services.AddSingleton<ReleaseResolver>();
+builder.Services.AddSingleton<AgentAuthenticator>();
+builder.Services.AddSingleton<ApiTokenInterceptor>();
+builder.Services.AddFleetMessaging(broker);
+builder.Services.AddGrpc(o => o.EnableDetailedErrors = false)
+    .AddServiceOptions<FleetApi>(o => o.Interceptors.Add<ApiTokenInterceptor>());
+
+builder.UseOrleans(silo =>
+{
+    silo.Configure<ClusterOptions>(o =>
+    {
+        o.ClusterId = cluster.ClusterId;
+        o.ServiceId = cluster.ServiceId;
+    });
+    silo.ConfigureEndpoints(IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+    silo.UseNpgsqlClustering();
+    silo.UseNpgsqlReminders();
+    silo.AddNpgsqlGrainStorage("fleet");
+    silo.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(10));
+    if (cluster.FastFailureDetection)
+    {
+        // One box, tests: declare a killed silo dead within seconds instead of about a minute.
+        silo.Configure<ClusterMembershipOptions>(ClusterTuning.FastFailureDetection);
+        silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(10));
+    }
+});
+
+var app = builder.Build();
+var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OdooFleet.Controller.Startup");
+// Schema first: the silo's membership, reminders and grain state live in these tables.
+await MigrationRunner.MigrateAsync(dataSource, startupLogger, CancellationToken.None);
+
+app.MapGrpcService<AgentApi>();
+app.MapGrpcService<FleetApi>();
+await app.RunAsync();
+return 0;

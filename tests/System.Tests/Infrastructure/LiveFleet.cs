@@ -1,0 +1,107 @@
+using System.Text.Json;
+using Npgsql;
+
+namespace OdooFleet.SystemTests.Infrastructure;
+
+/// <summary>
+/// The whole system on this box, brought up by deploy/stack.sh exactly as the quickstart does:
+/// PostgreSQL, RabbitMQ, two controller processes, the fixture Odoo source and three
+/// systemd-nspawn test hosts with enrolled agents. Note: it takes over (resets) a quickstart
+/// environment running on the same machine.
+/// </summary>
+public sealed class LiveFleet : IAsyncLifetime
+{
+    public static readonly string[] HostNames = ["th1", "th2", "th3"];
+    private static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(25);
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    public static string FixtureDir => "/var/lib/odoofleet/stack/fixture";
+
+    public static string FixtureRepo => Path.Combine(FixtureDir, "odoo.git");
+
+    public NpgsqlDataSource Db { get; private set; } = null!;
+
+    public Dictionary<string, string> Secrets { get; } = [];
+
+    public async ValueTask InitializeAsync()
+    {
+        await StackAsync(TimeSpan.FromMinutes(5), "down");
+        await StackAsync(UpTimeout, "up", "--source", "fixture", "--hosts", HostNames.Length.ToString(global::System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var line in await File.ReadAllLinesAsync("/etc/odoofleet/stack.env"))
+        {
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                Secrets[line[..eq]] = line[(eq + 1)..];
+            }
+        }
+
+        Db = NpgsqlDataSource.Create($"Host=127.0.0.1;Username=odoofleet;Password={Secrets["OF_PG_PASSWORD"]};Database=odoofleet");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Db is not null)
+        {
+            await Db.DisposeAsync();
+        }
+
+        if (Environment.GetEnvironmentVariable("OF_KEEP_STACK") != "1")
+        {
+            await StackAsync(TimeSpan.FromMinutes(5), "down");
+        }
+    }
+
+    public static Task<ProcResult> StackAsync(TimeSpan timeout, params string[] args) =>
+        Proc.CheckedAsync("bash", [Path.Combine(RepoRoot, "deploy/stack.sh"), .. args], timeout);
+
+    public static Task<ProcResult> FleetAsync(params string[] args) =>
+        Proc.RunAsync("/usr/local/bin/fleet", args, TimeSpan.FromMinutes(10));
+
+    public static async Task<JsonElement> FleetJsonAsync(params string[] args)
+    {
+        var r = await FleetAsync([.. args, "-o", "json"]);
+        if (r.Stdout.Trim().Length == 0)
+        {
+            throw new InvalidOperationException($"fleet {string.Join(' ', args)} printed no JSON: {r.Describe()}");
+        }
+
+        using var doc = JsonDocument.Parse(r.Stdout);
+        return doc.RootElement.Clone();
+    }
+
+    public static Task<ProcResult> OnHostAsync(string host, params string[] command) =>
+        Proc.RunAsync("bash", [Path.Combine(RepoRoot, "tests/hosts/testhosts.sh"), "exec", host, "--", .. command], TimeSpan.FromMinutes(2));
+
+    /// <summary>Adds a commit to the fixture's 18.0 branch (a "new Odoo commit") and returns its id.</summary>
+    public static async Task<string> NewFixtureCommitAsync()
+    {
+        var r = await Proc.CheckedAsync(
+            "bash", [Path.Combine(RepoRoot, "tests/fixture/make-fixture-odoo.sh"), "commit", FixtureDir, "18.0", "--bump", "base"], TimeSpan.FromMinutes(1));
+        return r.Stdout.Trim().Split('\n')[^1].Trim();
+    }
+
+    public static async Task<string> HeadOf18Async()
+    {
+        var r = await Proc.CheckedAsync("git", ["--git-dir", FixtureRepo, "rev-parse", "refs/heads/18.0"], TimeSpan.FromSeconds(30));
+        return r.Stdout.Trim();
+    }
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OdooFleet.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (OdooFleet.sln) above " + AppContext.BaseDirectory);
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class StackGroup : ICollectionFixture<LiveFleet>
+{
+    public const string Name = "stack";
+}
