@@ -2,7 +2,10 @@ using System.Text.RegularExpressions;
 
 namespace OdooFleet.Controller.Domain;
 
-/// <summary>Grammars for values that arrive from people, agents or the network.</summary>
+/// <summary>
+/// Grammars for values that arrive from people, agents or the network. Patterns end in \z, not $:
+/// in .NET, $ also matches before a trailing newline, which is exactly the injection to refuse.
+/// </summary>
 internal static partial class Validation
 {
     public static bool IsSeries(string? value) => value is not null && SeriesPattern().IsMatch(value);
@@ -16,15 +19,15 @@ internal static partial class Validation
     public static bool IsId(string? value, char prefix) =>
         value is { Length: 12 } && value[0] == prefix && value[1] == '-' && IdPattern().IsMatch(value.AsSpan(2));
 
-    [GeneratedRegex(@"^\d{1,3}\.\d$")]
+    [GeneratedRegex(@"^\d{1,3}\.\d\z")]
     private static partial Regex SeriesPattern();
 
-    [GeneratedRegex("^[0-9a-f]{40}$")]
+    [GeneratedRegex(@"^[0-9a-f]{40}\z")]
     private static partial Regex CommitPattern();
 
-    [GeneratedRegex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")]
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
     private static partial Regex HostNamePattern();
 
-    [GeneratedRegex("^[a-z2-9]{10}$")]
+    [GeneratedRegex(@"^[a-km-np-z2-9]{10}\z")]
     private static partial Regex IdPattern();
 }

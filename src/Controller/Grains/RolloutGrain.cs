@@ -3,6 +3,7 @@ using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Persistence;
 using OdooFleet.Controller.Planning;
+using Orleans.Hosting;
 
 namespace OdooFleet.Controller.Grains;
 
@@ -66,12 +67,12 @@ internal sealed partial class RolloutGrain(
     HostStore hosts,
     EventStore events,
     IOptions<FleetOptions> options,
+    IOptions<ReminderOptions> reminderOptions,
     TimeProvider time,
     ILogger<RolloutGrain> logger) : Grain, IRolloutGrain, IRemindable
 {
     private const string ReminderName = "tick";
     private static readonly TimeSpan TickPeriod = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ReminderPeriod = TimeSpan.FromSeconds(30);
     private IGrainTimer? timer;
 
     private RolloutState S => state.State;
@@ -103,7 +104,9 @@ internal sealed partial class RolloutGrain(
         S.Hosts = targets.Select(t => new RolloutHost { HostId = t.HostId, Name = t.Name, Status = RolloutHostStatus.Pending, UpdatedAt = now }).ToList();
         await PersistAsync();
         await events.AppendAsync("RolloutStarted", S.Id, Json.Serialize(new { S.Series, S.Commit, hosts = targets.Count }), now, CancellationToken.None);
-        await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
+        // The reminder outlives this silo: if it dies, the rollout resumes on another one.
+        var period = reminderOptions.Value.MinimumReminderPeriod;
+        await this.RegisterOrUpdateReminder(ReminderName, period, period);
         StartTicking();
         await TickAsync(CancellationToken.None);
         return S;

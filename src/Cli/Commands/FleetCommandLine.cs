@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+
+namespace OdooFleet.Cli.Commands;
+
+/// <summary>The `fleet` command tree.</summary>
+internal static class FleetCommandLine
+{
+    public static RootCommand Build(CliHost host)
+    {
+        var context = new CommandContext(host);
+        var root = new RootCommand(
+            "fleet: manage a fleet of Odoo 18 servers through the OdooFleet controller.\n"
+            + "Add hosts with an enrollment token, watch their state, and roll the fleet to a new Odoo commit.")
+        {
+            context.Controller,
+            TokenCommand.Create(context),
+            HostsCommand.CreateList(context),
+            HostsCommand.CreateHost(context),
+            RolloutCommand.Create(context),
+        };
+        root.HelpName = "fleet";
+
+        context.AddExamples(
+            root,
+            "fleet token create --ttl 1h                 # then on the host: odoofleet-agent enroll ...",
+            "fleet hosts",
+            "fleet host show web-01",
+            "fleet rollout --version 18.0 --wait",
+            "fleet rollout status r-3kq9t2mzpa --watch",
+            "",
+            "Controller address (first that is set wins):",
+            "  1. --controller URL[,URL...]",
+            "  2. FLEET_CONTROLLER=URL[,URL...]",
+            "  3. the config file $FLEET_CONFIG, else ~/.config/odoofleet/fleet.json, else /etc/odoofleet/fleet.json:",
+            "     {\"controller\": \"http://127.0.0.1:7001\", \"controllers\": [\"http://a:7001\", \"http://b:7001\"], \"apiToken\": \"...\"}",
+            "     \"controllers\" are tried in turn when one is unreachable; \"apiToken\" is sent as a bearer token.",
+            "",
+            "Exit codes:",
+            "  0  ok (for --wait/--watch: the rollout succeeded)",
+            "  1  the operation failed (e.g. the rollout failed)",
+            "  2  bad usage or input (unknown option, bad --version or duration, rejected by the controller)",
+            "  3  timeout (--timeout reached; the rollout itself carries on)",
+            "  4  controller unreachable",
+            "  5  not found, or permission denied / not authenticated",
+            "  130  interrupted (Ctrl+C); a started rollout carries on");
+
+        var help = root.Options.OfType<HelpOption>().Single();
+        var helpWithExamples = new HelpWithExamplesAction((HelpAction)help.Action!, context.Examples);
+        help.Action = helpWithExamples;
+
+        // A bare `fleet` teaches rather than complains.
+        root.SetAction(helpWithExamples.Invoke);
+        return root;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json.Serialization;
+
+namespace OdooFleet.Cli.Output;
+
+// The `-o json` shapes. Property names are a stable interface for scripts: add, never rename.
+internal sealed record ReleaseJson(string Series, string Commit);
+
+internal sealed record MetricsJson(
+    double CpuPercent,
+    long MemoryTotalBytes,
+    long MemoryAvailableBytes,
+    long DiskTotalBytes,
+    long DiskFreeBytes,
+    double Load1,
+    double Load5,
+    double Load15);
+
+internal sealed record FactsJson(
+    string Hostname,
+    string OsId,
+    string OsVersion,
+    int CpuCores,
+    long MemoryBytes,
+    long DiskTotalBytes,
+    IReadOnlyList<string> Addresses,
+    string AgentVersion,
+    string MachineId);
+
+internal sealed record HostJson(
+    string Id,
+    string Name,
+    string Address,
+    string State,
+    long DesiredGeneration,
+    long AppliedGeneration,
+    ReleaseJson? Odoo,
+    string? LastSeen,
+    string? EnrolledAt,
+    bool LastConvergeSuccess,
+    string? LastConvergeError,
+    MetricsJson? Metrics)
+{
+    /// <summary>Only in `fleet host show`.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public FactsJson? Facts { get; init; }
+}
+
+internal sealed record RolloutHostJson(string Id, string Name, string State, long Generation, string? Message, string? UpdatedAt);
+
+internal sealed record RolloutJson(
+    string Id,
+    string State,
+    ReleaseJson? Release,
+    string? CreatedAt,
+    string? FinishedAt,
+    string? Message,
+    IReadOnlyList<RolloutHostJson> Hosts);
+
+internal sealed record TokenJson(string Token, string? ExpiresAt);
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = true,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(HostJson))]
+[JsonSerializable(typeof(IReadOnlyList<HostJson>))]
+[JsonSerializable(typeof(RolloutJson))]
+[JsonSerializable(typeof(TokenJson))]
+internal sealed partial class OutputJsonContext : JsonSerializerContext;

@@ -1,0 +1,125 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using OdooFleet.Contracts.V1;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace OdooFleet.Cli.Output;
+
+/// <summary>Writes views to stdout: JSON, or Spectre.Console tables (colours and live updates only on a terminal).</summary>
+internal sealed class Renderer
+{
+    // Redirected table output is for people reading logs: wide enough not to wrap ids and commits.
+    private const int RedirectedWidth = 200;
+
+    private readonly CliHost host;
+    private readonly IAnsiConsole console;
+
+    public Renderer(CliHost host)
+    {
+        this.host = host;
+        console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(host.Out),
+            Ansi = host.OutputIsTerminal ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = host.OutputIsTerminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = host.OutputIsTerminal ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        if (!host.OutputIsTerminal)
+        {
+            console.Profile.Width = RedirectedWidth;
+        }
+    }
+
+    public void Json<T>(T value, JsonTypeInfo<T> typeInfo) => host.Out.WriteLine(JsonSerializer.Serialize(value, typeInfo));
+
+    public void Line(string text) => host.Out.WriteLine(text);
+
+    public void Hosts(IReadOnlyList<HostRow> rows)
+    {
+        if (rows.Count == 0)
+        {
+            Line("no hosts enrolled yet; add one with `fleet token create` and `odoofleet-agent enroll` on the host");
+            return;
+        }
+
+        var table = NewTable("ID", "NAME", "ADDRESS", "STATE", "GEN", "ODOO", "LAST SEEN");
+        foreach (var row in rows)
+        {
+            table.AddRow(
+                new Text(row.Id),
+                new Text(row.Name),
+                new Text(row.Address),
+                new Markup(Colored(row.State)),
+                new Text(row.Generation),
+                new Text(row.Odoo),
+                new Text(row.LastSeen));
+        }
+
+        console.Write(table);
+    }
+
+    public void HostDetails(IReadOnlyList<(string Section, string Label, string Value)> details)
+    {
+        foreach (var section in details.GroupBy(d => d.Section))
+        {
+            console.Write(new Markup($"[bold]{Markup.Escape(section.Key)}[/]"));
+            console.WriteLine();
+            var grid = new Grid().AddColumn(new GridColumn().PadLeft(2).PadRight(2)).AddColumn();
+            foreach (var (_, label, value) in section)
+            {
+                grid.AddRow(new Text(label), label == "state" ? new Markup(Colored(value)) : new Text(value));
+            }
+
+            console.Write(grid);
+        }
+    }
+
+    public void Rollout(Rollout rollout) => console.Write(RolloutRenderable(rollout));
+
+    /// <summary>Redraws the rollout in place while <paramref name="body"/> runs; the last frame stays on screen.</summary>
+    public Task<T> LiveAsync<T>(Rollout initial, Func<Action<Rollout>, Task<T>> body)
+    {
+        var live = new LiveDisplay(console, RolloutRenderable(initial));
+        return live.StartAsync(context => body(rollout =>
+        {
+            context.UpdateTarget(RolloutRenderable(rollout));
+            context.Refresh();
+        }));
+    }
+
+    private static Rows RolloutRenderable(Rollout rollout)
+    {
+        var table = NewTable("HOST", "ID", "STATE", "GEN", "MESSAGE");
+        foreach (var row in RolloutView.ToRows(rollout))
+        {
+            table.AddRow(new Text(row.Name), new Text(row.Id), new Markup(Colored(row.State)), new Text(row.Generation), new Text(row.Message));
+        }
+
+        return new Rows(new Markup($"[bold]{Markup.Escape(RolloutView.Summary(rollout))}[/]"), table);
+    }
+
+    private static Table NewTable(params string[] columns)
+    {
+        var table = new Table().Border(TableBorder.Simple);
+        foreach (var column in columns)
+        {
+            table.AddColumn(new TableColumn(column).NoWrap());
+        }
+
+        return table;
+    }
+
+    private static string Colored(string state)
+    {
+        var colour = state switch
+        {
+            "online" or "succeeded" => "green",
+            "offline" or "failed" => "red",
+            "updating" or "running" => "yellow",
+            "unchanged" => "blue",
+            _ => "grey",
+        };
+        return $"[{colour}]{Markup.Escape(state)}[/]";
+    }
+}

@@ -1,0 +1,146 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Persistence;
+using Xunit;
+
+namespace OdooFleet.Controller.Tests.Persistence;
+
+/// <summary>A fresh, migrated database per test class on the real PostgreSQL named by OF_TEST_PG.</summary>
+public sealed class FleetDatabase : IAsyncLifetime
+{
+    private readonly string name = $"of_fleet_{Guid.NewGuid():N}";
+    private NpgsqlDataSource? admin;
+
+    public NpgsqlDataSource Db { get; private set; } = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        var cs = Environment.GetEnvironmentVariable("OF_TEST_PG");
+        Assert.False(string.IsNullOrEmpty(cs),
+            "OF_TEST_PG is not set: run `./build.sh deps` and export OF_TEST_PG='Host=127.0.0.1;Username=odoofleet;Password=...;Database=postgres' (see build.sh)");
+        admin = NpgsqlDataSource.Create(cs);
+        await using (var create = admin.CreateCommand($"CREATE DATABASE {name}"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        Db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(cs) { Database = name }.ConnectionString);
+        await MigrationRunner.MigrateAsync(Db, NullLogger.Instance, CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Db.DisposeAsync();
+        if (admin is not null)
+        {
+            await using (var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            {
+                await drop.ExecuteNonQueryAsync();
+            }
+
+            await admin.DisposeAsync();
+        }
+    }
+}
+
+public sealed class FleetStoreTests(FleetDatabase database) : IClassFixture<FleetDatabase>
+{
+    private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    private readonly EnrollmentStore enrollment = new(database.Db);
+    private readonly HostStore hosts = new(database.Db);
+    private readonly EventStore events = new(database.Db);
+
+    private static HostRecord NewHost(string name) =>
+        new(Identifiers.New("h"), name, "10.0.0.1", Now, null, null, null, 0, null, 0, 0, null, false, "", "q");
+
+    private async Task<byte[]> NewTokenAsync(TimeSpan ttl)
+    {
+        var hash = Identifiers.Hash(Identifiers.NewSecret("oft"));
+        await enrollment.CreateTokenAsync(Identifiers.New("t"), hash, Now, Now + ttl, TestContext.Current.CancellationToken);
+        return hash;
+    }
+
+    [Fact]
+    public async Task EnrollAsync_SameTokenTwiceConcurrently_ExactlyOneHostEnrolled()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var token = await NewTokenAsync(TimeSpan.FromHours(1));
+        var a = NewHost($"a{Guid.NewGuid():N}"[..20]);
+        var b = NewHost($"b{Guid.NewGuid():N}"[..20]);
+
+        var outcomes = await Task.WhenAll(
+            enrollment.EnrollAsync(token, a, [1], Now, "{}", ct),
+            enrollment.EnrollAsync(token, b, [2], Now, "{}", ct));
+
+        Assert.Single(outcomes, o => o == TokenRedemption.Redeemed);
+        Assert.Single(outcomes, o => o == TokenRedemption.AlreadyUsed);
+        var enrolled = (await hosts.ListAsync(ct)).Where(h => h.Id == a.Id || h.Id == b.Id).ToList();
+        Assert.Single(enrolled);
+    }
+
+    [Fact]
+    public async Task EnrollAsync_ExpiredOrUnknownToken_RefusedAndNothingWritten()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var expired = await NewTokenAsync(TimeSpan.FromMinutes(1));
+        var host = NewHost($"x{Guid.NewGuid():N}"[..20]);
+
+        Assert.Equal(TokenRedemption.Expired, await enrollment.EnrollAsync(expired, host, [1], Now.AddMinutes(2), "{}", ct));
+        Assert.Equal(TokenRedemption.Unknown, await enrollment.EnrollAsync(Identifiers.Hash("nope"), host, [1], Now, "{}", ct));
+        Assert.Null(await hosts.FindAsync(host.Id, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(expired, host, [1], Now, "{}", ct));
+    }
+
+    [Fact]
+    public async Task SetDesiredReleaseAsync_SameReleaseTwice_BumpsGenerationOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var host = NewHost($"g{Guid.NewGuid():N}"[..20]);
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", ct));
+        var release = new OdooRelease("18.0", new string('c', 40));
+
+        var first = await hosts.SetDesiredReleaseAsync(host.Id, release, "{}", Now, ct);
+        var second = await hosts.SetDesiredReleaseAsync(host.Id, release, "{}", Now, ct);
+        var third = await hosts.SetDesiredReleaseAsync(host.Id, release with { Commit = new string('d', 40) }, "{}", Now, ct);
+
+        Assert.Equal((1L, true), first);
+        Assert.Equal((1L, false), second);
+        Assert.Equal((2L, true), third);
+    }
+
+    [Fact]
+    public async Task RecordReportAsync_OlderGenerationAfterNewer_Ignored()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var host = NewHost($"r{Guid.NewGuid():N}"[..20]);
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", ct));
+        var release = new OdooRelease("18.0", new string('e', 40));
+        ConvergeReport Report(long generation, bool ok) => new(host.Id, generation, ok, ok ? "" : "boom", release, [], Now, Now);
+
+        Assert.True(await hosts.RecordReportAsync(Report(3, true), "HostConverged", "{}", Now, ct));
+        Assert.False(await hosts.RecordReportAsync(Report(2, false), "HostConvergeFailed", "{}", Now, ct));
+
+        var stored = await hosts.FindAsync(host.Id, ct);
+        Assert.NotNull(stored);
+        Assert.Equal(3, stored.AppliedGeneration);
+        Assert.True(stored.LastConvergeSuccess);
+        Assert.Equal(release, stored.RunningRelease);
+    }
+
+    [Fact]
+    public async Task PublishPendingAsync_PublisherThrows_EventsStayUnpublished()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var subject = Identifiers.New("h");
+        await events.AppendAsync("Probe", subject, "{\"n\":1}", Now, ct);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            events.PublishPendingAsync(1000, (_, _) => throw new InvalidOperationException("broker down"), Now, ct));
+        var published = new List<StoredEvent>();
+        await events.PublishPendingAsync(1000, (batch, _) => { published.AddRange(batch); return Task.CompletedTask; }, Now, ct);
+        await events.PublishPendingAsync(1000, (batch, _) => { published.AddRange(batch); return Task.CompletedTask; }, Now, ct);
+
+        Assert.Single(published, e => e.Subject == subject);
+    }
+}
