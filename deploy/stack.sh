@@ -118,15 +118,27 @@ setup_rabbitmq() {
 cmd_deps() { install_packages; secrets; start_postgres; start_rabbitmq; setup_postgres; setup_rabbitmq; log "PostgreSQL and RabbitMQ ready"; }
 
 # ---------------------------------------------------------------- build
+# Copies a tree file by file, each renamed into place: running processes (and the agent
+# directory bind-mounted into test hosts) keep a consistent view, never a half-written file.
+install_tree() {
+  local src=$1 dst=$2 f
+  mkdir -p "$dst"
+  (cd "$src" && find . -type f -print0) | while IFS= read -r -d '' f; do
+    mkdir -p "$dst/$(dirname "$f")"
+    cp -p "$src/$f" "$dst/$f.new.$$"
+    mv -f "$dst/$f.new.$$" "$dst/$f"
+  done
+}
+
 cmd_build() {
   log "publishing controller, agent and CLI to $OF_PREFIX"
-  local tmp="$OF_PREFIX.new"
-  rm -rf "$tmp"
+  local tmp; tmp=$(mktemp -d)
   for p in Controller:controller Agent:agent Cli:cli; do
-    dotnet publish "$ROOT/src/${p%%:*}" -c Release -o "$tmp/${p#*:}" --nologo -v quiet -p:UseAppHost=true >/dev/null
+    dotnet publish "$ROOT/src/${p%%:*}" -c Release -o "$tmp/${p#*:}" --nologo -v quiet >/dev/null \
+      || die "dotnet publish src/${p%%:*} failed; run it by hand to see why"
+    install_tree "$tmp/${p#*:}" "$OF_PREFIX/${p#*:}"
   done
-  rm -rf "$OF_PREFIX.old"; [ -d "$OF_PREFIX" ] && mv "$OF_PREFIX" "$OF_PREFIX.old"
-  mv "$tmp" "$OF_PREFIX"; rm -rf "$OF_PREFIX.old"
+  rm -rf "$tmp"
   cat > /usr/local/bin/fleet <<W
 #!/bin/sh
 exec $OF_PREFIX/cli/fleet "\$@"
@@ -206,8 +218,10 @@ J
 # ---------------------------------------------------------------- hosts
 host_enrolled() { bash "$TESTHOSTS" exec "$1" -- test -s /etc/odoofleet/agent.json; }
 
+boot_hosts() { bash "$TESTHOSTS" up --bind-ro "$OF_PREFIX/agent:/opt/odoofleet/agent" "$@" >/dev/null; }
+
 cmd_enroll() {
-  bash "$TESTHOSTS" up --bind-ro "$OF_PREFIX/agent:/opt/odoofleet/agent" "$@" >/dev/null
+  boot_hosts "$@"
   local h token
   for h in "$@"; do
     bash "$TESTHOSTS" exec "$h" -- ln -sfn /opt/odoofleet/agent/odoofleet-agent /usr/local/bin/odoofleet-agent
@@ -242,14 +256,14 @@ cmd_up() {
   mkdir -p "$OF_RUN"; echo "$OF_SOURCE" > "$OF_RUN/source"
   cmd_deps
   [ -x "$OF_PREFIX/controller/odoofleet-controller" ] && [ "${OF_REBUILD:-1}" = 0 ] || cmd_build
-  bash "$TESTHOSTS" base >/dev/null
-  bash "$TESTHOSTS" up >/dev/null   # the bridge must exist before controllers bind to it
+  local names=() i
+  for ((i = 1; i <= hosts; i++)); do names+=("th$i"); done
+  # Hosts first: their bridge carries the controllers' agent endpoint and the fixture source.
+  boot_hosts "${names[@]}"
   prepare_source
   write_cli_config
   controller_start 1
   controller_start 2
-  local names=() i
-  for ((i = 1; i <= hosts; i++)); do names+=("th$i"); done
   cmd_enroll "${names[@]}"
   wait_for 120 "$hosts host(s) online" bash -c "[ \"\$(online_count)\" -ge $hosts ]"
   log "up: $hosts host(s) online; try: fleet hosts"

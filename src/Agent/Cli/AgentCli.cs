@@ -1,0 +1,104 @@
+namespace OdooFleet.Agent.Cli;
+
+/// <summary>Entry point: parses argv, prints help, dispatches to a command.</summary>
+internal static class AgentCli
+{
+    public static readonly IReadOnlyDictionary<string, IReadOnlyList<OptionSpec>> Commands = new Dictionary<string, IReadOnlyList<OptionSpec>>
+    {
+        ["enroll"] =
+        [
+            new("controller", TakesValue: true, Repeatable: true),
+            new("token", TakesValue: true),
+            new("name", TakesValue: true),
+            new("config", TakesValue: true),
+            new("force", TakesValue: false),
+        ],
+        ["run"] = [new("config", TakesValue: true)],
+        ["converge"] = [new("config", TakesValue: true), new("spec", TakesValue: true)],
+        ["version"] = [],
+    };
+
+    public const string Usage = """
+        odoofleet-agent: keeps this host converged to the desired state the OdooFleet controller holds.
+
+        Usage:
+          odoofleet-agent enroll --controller URL [--controller URL2 ...] --token TOKEN [--name NAME]
+                                 [--config /etc/odoofleet/agent.json] [--force]
+              Registers this host with the controller using a single-use token from `fleet token create`
+              and writes the agent config (mode 0600). --force replaces an existing enrollment.
+          odoofleet-agent run [--config /etc/odoofleet/agent.json]
+              Runs the agent service (normally started by systemd: odoofleet-agent.service).
+          odoofleet-agent converge [--config /etc/odoofleet/agent.json] [--spec FILE.json]
+              Converges this host once to the last fetched spec (/var/lib/odoofleet/spec.json) or to
+              FILE.json (a fleet.v1.HostSpec in protobuf JSON) and prints what changed.
+          odoofleet-agent version
+
+        Options may also be written --name=value. Every command accepts --help.
+
+        Exit codes:
+          0 success                          5 no controller reachable
+          1 converge failed / runtime error  6 config or spec file missing or invalid
+          2 usage error                      7 controller rejected the enrollment request
+          3 already enrolled (use --force)   8 another converge is running
+          4 token refused (invalid, expired or already used)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        ParsedArgs parsed;
+        try
+        {
+            parsed = ArgParser.Parse(args, Commands);
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+
+        if (parsed.Help)
+        {
+            Console.WriteLine(Usage);
+            return ExitCodes.Ok;
+        }
+
+        using var cts = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            cts.Cancel();
+        };
+
+        try
+        {
+            return parsed.Command switch
+            {
+                "enroll" => await EnrollCommand.RunAsync(parsed, cts.Token),
+                "run" => await RunCommand.RunAsync(parsed),
+                "converge" => await ConvergeCommand.RunAsync(parsed, cts.Token),
+                _ => PrintVersion(),
+            };
+        }
+        catch (UsageException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.Usage;
+        }
+        catch (Configuration.ConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.ConfigInvalid;
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            await Console.Error.WriteLineAsync("interrupted");
+            return ExitCodes.Failed;
+        }
+    }
+
+    private static int PrintVersion()
+    {
+        Console.WriteLine(Facts.FactCollector.AgentVersion);
+        return ExitCodes.Ok;
+    }
+}

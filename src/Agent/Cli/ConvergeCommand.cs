@@ -1,0 +1,88 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using OdooFleet.Agent.Configuration;
+using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.Profiles;
+using OdooFleet.Agent.Transport;
+
+namespace OdooFleet.Agent.Cli;
+
+/// <summary>`converge`: one local converge of the cached (or given) spec, printed as a table.</summary>
+internal static class ConvergeCommand
+{
+    public static async Task<int> RunAsync(ParsedArgs args, CancellationToken ct)
+    {
+        var configPath = args.Value("config") ?? AgentConfig.DefaultPath;
+        var specPath = args.Value("spec");
+        string stateDirectory = AgentConfig.DefaultStateDirectory;
+        string root = "/";
+        if (File.Exists(configPath) || specPath is null)
+        {
+            var config = await AgentConfig.LoadAsync(configPath, ct);
+            (stateDirectory, root) = (config.StateDirectory, config.Root);
+            specPath ??= config.SpecCachePath;
+        }
+
+        DesiredHost host;
+        try
+        {
+            host = (await SpecCache.LoadAsync(specPath, ct)).ToDomain();
+        }
+        catch (InvalidDataException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.ConfigInvalid;
+        }
+
+        using var http = new HttpClient();
+        var environment = new ProfileEnvironment(new HostPaths(root), new ProcessCommandRunner(), http, TimeProvider.System);
+        var converger = new LocalConverger(
+            environment,
+            new ConvergeEngine(TimeProvider.System, NullLogger<ConvergeEngine>.Instance),
+            Path.Combine(stateDirectory, "converge.lock"),
+            TimeProvider.System,
+            NullLogger<LocalConverger>.Instance);
+        LocalConvergeResult result;
+        try
+        {
+            result = await converger.RunAsync(host, ConvergeMode.Apply, ct);
+        }
+        catch (ConvergeBusyException e)
+        {
+            await Console.Error.WriteLineAsync($"error: {e.Message}");
+            return ExitCodes.Busy;
+        }
+
+        Console.Write(FormatTable(result.Outcome.Results));
+        Console.WriteLine(
+            $"generation {host.Generation}: {(result.Success ? "ok" : "FAILED")}; running release {result.RunningRelease?.ToString() ?? "none"}");
+        if (result.Error is not null)
+        {
+            await Console.Error.WriteLineAsync($"error: {result.Error}");
+        }
+
+        return result.Success ? ExitCodes.Ok : ExitCodes.Failed;
+    }
+
+    public static string FormatTable(IReadOnlyList<ResourceResult> results)
+    {
+        var rows = results
+            .Select(r => (Status: r.Status.ToString().ToUpperInvariant(), r.Id, Duration: r.Duration.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture) + " ms", r.Message))
+            .ToList();
+        var statusWidth = Math.Max("STATUS".Length, rows.Count == 0 ? 0 : rows.Max(r => r.Status.Length));
+        var idWidth = Math.Max("RESOURCE".Length, rows.Count == 0 ? 0 : rows.Max(r => r.Id.Length));
+        var durationWidth = Math.Max("TIME".Length, rows.Count == 0 ? 0 : rows.Max(r => r.Duration.Length));
+        var text = new System.Text.StringBuilder();
+        void Row(string status, string id, string duration, string message) =>
+            text.Append(status.PadRight(statusWidth)).Append("  ").Append(id.PadRight(idWidth)).Append("  ")
+                .Append(duration.PadLeft(durationWidth)).Append("  ").Append(message).Append('\n');
+        Row("STATUS", "RESOURCE", "TIME", "MESSAGE");
+        foreach (var row in rows)
+        {
+            Row(row.Status, row.Id, row.Duration, row.Message);
+        }
+
+        return text.ToString();
+    }
+}

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OdooFleet.Agent.Configuration;
+using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.Metrics;
+using OdooFleet.Agent.Profiles;
+using OdooFleet.Agent.Transport;
+
+namespace OdooFleet.Agent.Cli;
+
+/// <summary>`run`: the agent service (heartbeat stream, command queue, converges) under systemd.</summary>
+internal static class RunCommand
+{
+    public static async Task<int> RunAsync(ParsedArgs args)
+    {
+        var configPath = args.Value("config") ?? AgentConfig.DefaultPath;
+        var config = await AgentConfig.LoadAsync(configPath, CancellationToken.None);
+        Directory.CreateDirectory(config.StateDirectory);
+        var journal = await Journal.OpenAsync(config.JournalPath, TimeProvider.System, CancellationToken.None);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            DisableDefaults = false,
+        });
+        builder.Services.AddSystemd();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(config);
+        services.AddSingleton(journal);
+        services.AddSingleton(new HostPaths(config.Root));
+        services.AddSingleton<ICommandRunner, ProcessCommandRunner>();
+        services.AddSingleton(new HttpClient());
+        services.AddSingleton(sp => new ProfileEnvironment(
+            sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<HttpClient>(), TimeProvider.System));
+        services.AddSingleton<ConvergeEngine>();
+        services.AddSingleton(sp => new LocalConverger(
+            sp.GetRequiredService<ProfileEnvironment>(),
+            sp.GetRequiredService<ConvergeEngine>(),
+            Path.Combine(config.StateDirectory, "converge.lock"),
+            TimeProvider.System,
+            sp.GetRequiredService<ILogger<LocalConverger>>()));
+        services.AddSingleton<ControllerClient>();
+        services.AddSingleton(new MetricsSampler());
+        services.AddSingleton<ConvergeCoordinator>();
+        services.AddHostedService(sp => sp.GetRequiredService<ConvergeCoordinator>());
+        services.AddHostedService<HeartbeatService>();
+        services.AddHostedService<CommandConsumer>();
+
+        using var host = builder.Build();
+        var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("odoofleet-agent");
+        logger.LogInformation(
+            "agent {Version} for host {HostId}: controllers {Controllers}, journal {Journal} (applied {Applied}, pending {Pending})",
+            Facts.FactCollector.AgentVersion, config.HostId, string.Join(", ", config.ControllerUrls), config.JournalPath,
+            journal.Current.AppliedGeneration, journal.Current.PendingGeneration);
+        await host.RunAsync();
+        return ExitCodes.Ok;
+    }
+}

@@ -1,0 +1,137 @@
+using Microsoft.Extensions.Logging;
+
+namespace OdooFleet.Agent.Engine;
+
+/// <summary>
+/// Runs a resource graph: dependency order (declaration order among independent resources),
+/// observe → diff → apply per resource, a failure skips everything that depends on it.
+/// </summary>
+internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<ConvergeEngine> logger)
+{
+    public async Task<ConvergeOutcome> RunAsync(IReadOnlyList<IResource> resources, ConvergeMode mode, CancellationToken ct)
+    {
+        var ordered = Order(resources);
+        var results = new Dictionary<string, ResourceResult>(StringComparer.Ordinal);
+        var list = new List<ResourceResult>(ordered.Count);
+        foreach (var resource in ordered)
+        {
+            var result = await RunOneAsync(resource, results, mode, ct);
+            results[resource.Id] = result;
+            list.Add(result);
+            LogResult(logger, result.Id, result.Status, result.Message, (long)result.Duration.TotalMilliseconds);
+        }
+
+        return new ConvergeOutcome(list);
+    }
+
+    private async Task<ResourceResult> RunOneAsync(
+        IResource resource, Dictionary<string, ResourceResult> done, ConvergeMode mode, CancellationToken ct)
+    {
+        var started = time.GetTimestamp();
+        ResourceResult Result(ResourceStatus status, string message) =>
+            new(resource.Id, resource.Kind, status, message, time.GetElapsedTime(started));
+
+        var blocked = resource.DependsOn.FirstOrDefault(d => done[d].Status is ResourceStatus.Failed or ResourceStatus.Skipped);
+        if (blocked is not null)
+        {
+            var why = done[blocked].Status == ResourceStatus.Failed ? "failed" : "was skipped";
+            return Result(ResourceStatus.Skipped, $"dependency {blocked} {why}");
+        }
+
+        var changedDependencies = resource.DependsOn
+            .Where(d => done[d].Status == ResourceStatus.Changed)
+            .ToHashSet(StringComparer.Ordinal);
+        string phase = "observe";
+        try
+        {
+            var observed = await resource.ObserveAsync(ct);
+            phase = "diff";
+            var change = resource.Diff(observed, changedDependencies);
+            if (change is null)
+            {
+                return Result(ResourceStatus.Unchanged, "");
+            }
+
+            if (mode == ConvergeMode.Check)
+            {
+                return Result(ResourceStatus.Changed, "would " + change.Description);
+            }
+
+            phase = "apply";
+            var message = await resource.ApplyAsync(change, ct);
+            return Result(ResourceStatus.Changed, message ?? change.Description);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is ResourceFailedException or CommandFailedException)
+        {
+            return Result(ResourceStatus.Failed, e.Message);
+        }
+        catch (Exception e)
+        {
+            // Unexpected but local to this resource: report it, never take the agent down.
+            return Result(ResourceStatus.Failed, $"{phase}: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Stable topological order; rejects duplicate ids, unknown dependencies and cycles.</summary>
+    public static IReadOnlyList<IResource> Order(IReadOnlyList<IResource> resources)
+    {
+        var byId = new Dictionary<string, IResource>(StringComparer.Ordinal);
+        foreach (var resource in resources)
+        {
+            if (!byId.TryAdd(resource.Id, resource))
+            {
+                throw new InvalidOperationException($"resource graph: id '{resource.Id}' is declared twice");
+            }
+        }
+
+        foreach (var resource in resources)
+        {
+            var unknown = resource.DependsOn.FirstOrDefault(d => !byId.ContainsKey(d));
+            if (unknown is not null)
+            {
+                throw new InvalidOperationException($"resource graph: '{resource.Id}' depends on unknown '{unknown}'");
+            }
+        }
+
+        var ordered = new List<IResource>(resources.Count);
+        var state = new Dictionary<string, bool>(StringComparer.Ordinal); // false = visiting, true = done
+        void Visit(IResource resource, Stack<string> path)
+        {
+            if (state.TryGetValue(resource.Id, out var finished))
+            {
+                if (!finished)
+                {
+                    var cycle = path.Reverse().SkipWhile(id => id != resource.Id).Append(resource.Id);
+                    throw new InvalidOperationException($"resource graph: dependency cycle {string.Join(" -> ", cycle)}");
+                }
+
+                return;
+            }
+
+            state[resource.Id] = false;
+            path.Push(resource.Id);
+            foreach (var dependency in resource.DependsOn)
+            {
+                Visit(byId[dependency], path);
+            }
+
+            path.Pop();
+            state[resource.Id] = true;
+            ordered.Add(resource);
+        }
+
+        foreach (var resource in resources)
+        {
+            Visit(resource, new Stack<string>());
+        }
+
+        return ordered;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{ResourceId}: {Status} {Message} ({DurationMs} ms)")]
+    private static partial void LogResult(ILogger logger, string resourceId, ResourceStatus status, string message, long durationMs);
+}

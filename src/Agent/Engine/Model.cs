@@ -1,0 +1,64 @@
+namespace OdooFleet.Agent.Engine;
+
+/// <summary>What a resource found on the host. Each kind derives its own record.</summary>
+internal abstract record Observation;
+
+/// <summary>What Apply would do, in words an operator understands; kinds may derive to carry a plan.</summary>
+internal record Change(string Description);
+
+internal enum ResourceStatus
+{
+    Unchanged,
+    Changed,
+    Failed,
+    Skipped,
+}
+
+internal sealed record ResourceResult(string Id, string Kind, ResourceStatus Status, string Message, TimeSpan Duration);
+
+internal enum ConvergeMode
+{
+    /// <summary>Observe, diff and apply.</summary>
+    Apply,
+
+    /// <summary>Observe and diff only: reports what would change and touches nothing.</summary>
+    Check,
+}
+
+internal sealed record ConvergeOutcome(IReadOnlyList<ResourceResult> Results)
+{
+    public bool Success => Results.All(r => r.Status is ResourceStatus.Unchanged or ResourceStatus.Changed);
+
+    public bool IsChanged(string id) => Results.Any(r => r.Id == id && r.Status == ResourceStatus.Changed);
+
+    /// <summary>The first failure, for the report's one-line error.</summary>
+    public string? Error =>
+        Results.FirstOrDefault(r => r.Status == ResourceStatus.Failed) is { } failed ? $"{failed.Id}: {failed.Message}" : null;
+}
+
+/// <summary>An Odoo release: series and pinned commit (validated by the profile).</summary>
+internal sealed record ReleaseRef(string Series, string Commit)
+{
+    /// <summary>Directory name under /opt/odoo/releases.</summary>
+    public string DirectoryName => $"{Series}-{Commit}";
+
+    public override string ToString() => DirectoryName;
+
+    /// <summary>Parses "&lt;series&gt;-&lt;commit&gt;" (a release directory name); null if it is not one.</summary>
+    public static ReleaseRef? TryParseDirectoryName(string name)
+    {
+        var dash = name.LastIndexOf('-');
+        if (dash <= 0)
+        {
+            return null;
+        }
+
+        var release = new ReleaseRef(name[..dash], name[(dash + 1)..]);
+        return Profiles.SpecValidator.IsSeries(release.Series) && Profiles.SpecValidator.IsCommit(release.Commit) ? release : null;
+    }
+}
+
+/// <summary>The desired state of this host, as the agent's domain sees it (mapped from HostSpec).</summary>
+internal sealed record DesiredHost(string HostId, long Generation, OdooDesired Odoo);
+
+internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort);

@@ -1,0 +1,112 @@
+using System.Text.RegularExpressions;
+
+namespace OdooFleet.Agent.Profiles;
+
+/// <summary>
+/// Validates spec values before any of them reaches a path or a command line. The controller
+/// validates too; the agent does not trust the wire. Messages name the field, the rule and the fix.
+/// </summary>
+internal static partial class SpecValidator
+{
+    private static readonly string[] UrlSchemes = ["git://", "https://", "http://", "file://", "ssh://"];
+
+    public static bool IsSeries(string value) => SeriesPattern().IsMatch(value);
+
+    public static bool IsCommit(string value) => CommitPattern().IsMatch(value);
+
+    public static string? CheckSeries(string value) => IsSeries(value)
+        ? null
+        : $"odoo.release.series: '{Printable(value)}' must match ^\\d{{1,3}}\\.\\d$ (e.g. \"18.0\"); fix the release in the rollout";
+
+    public static string? CheckCommit(string value) => IsCommit(value)
+        ? null
+        : $"odoo.release.commit: '{Printable(value)}' must be a full 40-character lowercase hex commit id (^[0-9a-f]{{40}}$); resolve the branch to a commit on the controller";
+
+    public static string? CheckSourceUrl(string value)
+    {
+        const string Rule = "must be a git URL starting with git://, https://, http://, file:// or ssh://, or an absolute path";
+        if (value.Length == 0)
+        {
+            return $"odoo.source_url: is empty but {Rule}; set the fleet's Odoo source";
+        }
+
+        // A leading '-' would be read by git as an option; control characters have no place in a URL.
+        if (value.StartsWith('-') || value.Any(char.IsControl) || value.Any(char.IsWhiteSpace))
+        {
+            return $"odoo.source_url: '{Printable(value)}' contains a leading '-', whitespace or control characters; {Rule}";
+        }
+
+        if (value.StartsWith('/'))
+        {
+            return null;
+        }
+
+        var scheme = UrlSchemes.FirstOrDefault(s => value.StartsWith(s, StringComparison.OrdinalIgnoreCase));
+        if (scheme is null)
+        {
+            return $"odoo.source_url: '{Printable(value)}' {Rule}; fix the fleet's Odoo source";
+        }
+
+        if (scheme == "file://")
+        {
+            return value.Length > scheme.Length && value[scheme.Length] == '/'
+                ? null
+                : $"odoo.source_url: '{Printable(value)}' must be file:///absolute/path; fix the fleet's Odoo source";
+        }
+
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Host.Length > 0
+            ? null
+            : $"odoo.source_url: '{Printable(value)}' has no valid host; {Rule}";
+    }
+
+    public static string? CheckPort(string field, int value) => value is >= 1 and <= 65535
+        ? null
+        : $"{field}: {value} is not a TCP port (1-65535); fix the host's port settings";
+
+    /// <summary>All problems of an Odoo spec, empty when it is valid.</summary>
+    public static IReadOnlyList<string> Validate(Engine.OdooDesired odoo)
+    {
+        var errors = new List<string>();
+        void Add(string? error)
+        {
+            if (error is not null)
+            {
+                errors.Add(error);
+            }
+        }
+
+        if (odoo.Release is { } release)
+        {
+            Add(CheckSeries(release.Series));
+            Add(CheckCommit(release.Commit));
+            Add(CheckSourceUrl(odoo.SourceUrl));
+        }
+
+        Add(CheckPort("odoo.http_port", odoo.HttpPort));
+        Add(CheckPort("odoo.gevent_port", odoo.GeventPort));
+        if (odoo.HttpPort == odoo.GeventPort)
+        {
+            errors.Add($"odoo.gevent_port: {odoo.GeventPort} equals odoo.http_port; the two must differ (defaults 8069 and 8072)");
+        }
+
+        return errors;
+    }
+
+    private static string Printable(string value)
+    {
+        var cleaned = new string(value.Select(c => char.IsControl(c) ? '?' : c).Take(100).ToArray());
+        return value.Length > 100 ? cleaned + "…" : cleaned;
+    }
+
+    [GeneratedRegex(@"^\d{1,3}\.\d$")]
+    private static partial Regex SeriesPattern();
+
+    [GeneratedRegex("^[0-9a-f]{40}$")]
+    private static partial Regex CommitPattern();
+}
+
+internal sealed class SpecValidationException(IReadOnlyList<string> errors)
+    : Exception("invalid host spec: " + string.Join("; ", errors))
+{
+    public IReadOnlyList<string> Errors { get; } = errors;
+}

@@ -1,0 +1,1 @@
+return await OdooFleet.Agent.Cli.AgentCli.RunAsync(args);

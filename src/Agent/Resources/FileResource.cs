@@ -1,0 +1,113 @@
+using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.IO;
+
+namespace OdooFleet.Agent.Resources;
+
+/// <summary>Checks a rendered file before it replaces the live one (runs on the temp file).</summary>
+internal interface IFileValidator
+{
+    Task ValidateAsync(string tempPath, CancellationToken ct);
+}
+
+/// <summary>
+/// A file with exact content, mode and (optionally) owner. Written atomically: temp file in the
+/// same directory, validated, owned, renamed over the target; the old version stays as
+/// "&lt;path&gt;.previous" for rollback.
+/// </summary>
+internal sealed class FileResource(
+    HostPaths paths, ICommandRunner runner, string path, byte[] content, UnixFileMode mode, Ownership? ownership, IFileValidator? validator = null)
+    : Resource<FileResource.Observed>
+{
+    internal sealed record Observed(bool Exists, bool IsOtherType, bool ContentMatches, UnixFileMode Mode, Ownership? Ownership) : Observation;
+
+    public override string Id => $"file:{path}";
+
+    public override string Kind => "file";
+
+    private string FullPath => paths.Resolve(path);
+
+    protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
+    {
+        var info = new FileInfo(FullPath);
+        if (info.LinkTarget is not null || Directory.Exists(FullPath))
+        {
+            return new Observed(false, true, false, default, null);
+        }
+
+        if (!info.Exists)
+        {
+            return new Observed(false, false, false, default, null);
+        }
+
+        var current = await File.ReadAllBytesAsync(FullPath, ct);
+        var owner = ownership is null ? null : await Ownership.ReadAsync(runner, FullPath, ct);
+        return new Observed(true, false, current.AsSpan().SequenceEqual(content), info.UnixFileMode, owner);
+    }
+
+    protected override Change? Diff(Observed observed, IReadOnlySet<string> changedDependencies)
+    {
+        if (observed.IsOtherType)
+        {
+            throw new ResourceFailedException($"{path} is a symlink or directory, not a file; remove it, the agent will not replace it");
+        }
+
+        if (!observed.Exists)
+        {
+            return new FileChange($"create {path} ({content.Length} bytes, {UnixModes.Format(mode)})", RewriteContent: true);
+        }
+
+        var differences = new List<string>();
+        if (!observed.ContentMatches)
+        {
+            differences.Add("content");
+        }
+
+        if (observed.Mode != mode)
+        {
+            differences.Add($"mode {UnixModes.Format(observed.Mode)} -> {UnixModes.Format(mode)}");
+        }
+
+        if (ownership is not null && observed.Ownership != ownership)
+        {
+            differences.Add($"owner {observed.Ownership} -> {ownership}");
+        }
+
+        return differences.Count == 0
+            ? null
+            : new FileChange($"update {path}: {string.Join(", ", differences)}", RewriteContent: !observed.ContentMatches);
+    }
+
+    public override async Task<string?> ApplyAsync(Change change, CancellationToken ct)
+    {
+        var rewrite = change is FileChange { RewriteContent: true };
+        if (rewrite)
+        {
+            await AtomicFile.WriteAsync(FullPath, content, mode, ct, PrepareTempAsync, keepPrevious: true);
+            return null;
+        }
+
+        // Content is right: fixing metadata in place keeps ".previous" meaningful.
+        File.SetUnixFileMode(FullPath, mode);
+        if (ownership is not null)
+        {
+            await ownership.ApplyAsync(runner, FullPath, ct);
+        }
+
+        return null;
+    }
+
+    private async Task PrepareTempAsync(string tempPath, CancellationToken ct)
+    {
+        if (validator is not null)
+        {
+            await validator.ValidateAsync(tempPath, ct);
+        }
+
+        if (ownership is not null)
+        {
+            await ownership.ApplyAsync(runner, tempPath, ct);
+        }
+    }
+
+    private sealed record FileChange(string Description, bool RewriteContent) : Change(Description);
+}

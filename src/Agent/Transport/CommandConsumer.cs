@@ -1,0 +1,163 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OdooFleet.Agent.Configuration;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using RabbitMQ.Client.Exceptions;
+
+namespace OdooFleet.Agent.Transport;
+
+/// <summary>
+/// Consumes this host's durable queue (declared by the controller): manual ack, prefetch 1,
+/// automatic recovery. A converge is journaled as pending before its message is acked, so an
+/// agent crash after the ack still converges; anything it cannot use is dead-lettered.
+/// </summary>
+internal sealed partial class CommandConsumer(
+    AgentConfig config,
+    Journal journal,
+    ConvergeCoordinator coordinator,
+    TimeProvider time,
+    ILogger<CommandConsumer> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var broker = config.Broker;
+        var factory = new ConnectionFactory
+        {
+            HostName = broker.Host,
+            Port = broker.Port,
+            VirtualHost = broker.VirtualHost,
+            UserName = broker.Username,
+            Password = broker.Password,
+            AutomaticRecoveryEnabled = true,
+            TopologyRecoveryEnabled = true,
+            NetworkRecoveryInterval = TimeSpan.FromSeconds(5),
+            RequestedHeartbeat = TimeSpan.FromSeconds(30),
+            ClientProvidedName = $"odoofleet-agent {config.HostId}",
+        };
+
+        var backoff = Backoff.Default(time);
+        IConnection? connection = null;
+        IChannel? channel = null;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    connection = await factory.CreateConnectionAsync(stoppingToken);
+                    channel = await connection.CreateChannelAsync(cancellationToken: stoppingToken);
+                    // Passive: the controller owns the queue's arguments (dead-lettering); we only check it exists.
+                    await channel.QueueDeclarePassiveAsync(broker.Queue, stoppingToken);
+                    await channel.BasicQosAsync(prefetchSize: 0, prefetchCount: 1, global: false, stoppingToken);
+                    var consumer = new AsyncEventingBasicConsumer(channel);
+                    consumer.ReceivedAsync += (_, delivery) => HandleAsync(channel, delivery, stoppingToken);
+                    await channel.BasicConsumeAsync(broker.Queue, autoAck: false, consumer, stoppingToken);
+                    LogConsuming(logger, broker.Queue, broker.Host, broker.Port);
+                    break;
+                }
+                catch (Exception e) when (e is BrokerUnreachableException or OperationInterruptedException or AlreadyClosedException or IOException)
+                {
+                    await CloseAsync(channel, connection);
+                    (channel, connection) = (null, null);
+                    var delay = backoff.Next();
+                    LogConnectFailed(logger, broker.Host, broker.Port, broker.Queue, e.Message, (long)delay.TotalMilliseconds);
+                    await Task.Delay(delay, time, stoppingToken);
+                }
+            }
+
+            await Task.Delay(Timeout.Infinite, stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutdown.
+        }
+        finally
+        {
+            await CloseAsync(channel, connection);
+        }
+    }
+
+    private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken ct)
+    {
+        var tag = delivery.DeliveryTag;
+        try
+        {
+            var decision = HostCommandDecoder.Decide(delivery.Body.Span, config.HostId, journal.Current.ReportedGeneration);
+            switch (decision)
+            {
+                case CommandDecision.Reject reject:
+                    LogRejected(logger, tag, delivery.BasicProperties.MessageId ?? "", reject.Reason);
+                    await channel.BasicNackAsync(tag, multiple: false, requeue: false, ct);
+                    break;
+                case CommandDecision.AlreadyDone done:
+                    LogDuplicate(logger, tag, done.Generation, done.ReportedGeneration);
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
+                    break;
+                case CommandDecision.Converge converge:
+                    await journal.MarkPendingAsync(converge.Generation, ct);
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
+                    coordinator.Request(converge.Generation, $"queue: converge command {converge.CommandId}");
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Unacked: the broker redelivers it to the next agent start.
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or AlreadyClosedException or OperationInterruptedException)
+        {
+            // Journal not writable or channel gone: never lose the message; put it back after a pause.
+            LogHandleFailed(logger, tag, e.Message);
+            await RequeueLaterAsync(channel, tag, ct);
+        }
+    }
+
+    private async Task RequeueLaterAsync(IChannel channel, ulong tag, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5), time, ct);
+            await channel.BasicNackAsync(tag, multiple: false, requeue: true, ct);
+        }
+        catch (Exception e) when (e is OperationCanceledException or AlreadyClosedException or OperationInterruptedException or IOException)
+        {
+            // The channel is gone: the broker requeues unacked messages itself.
+        }
+    }
+
+    private static async Task CloseAsync(IChannel? channel, IConnection? connection)
+    {
+        try
+        {
+            if (channel is not null)
+            {
+                await channel.DisposeAsync();
+            }
+
+            if (connection is not null)
+            {
+                await connection.DisposeAsync();
+            }
+        }
+        catch (Exception e) when (e is AlreadyClosedException or IOException or OperationInterruptedException)
+        {
+            // Closing something already broken.
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "consuming queue {Queue} on {Host}:{Port}")]
+    private static partial void LogConsuming(ILogger logger, string queue, string host, int port);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "broker {Host}:{Port} queue {Queue}: {Error}; retrying in {DelayMs} ms (check broker.host/port/credentials in the agent config and that the queue exists)")]
+    private static partial void LogConnectFailed(ILogger logger, string host, int port, string queue, string error, long delayMs);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "delivery {DeliveryTag} (message id '{MessageId}') rejected to the dead-letter exchange: {Reason}")]
+    private static partial void LogRejected(ILogger logger, ulong deliveryTag, string messageId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "delivery {DeliveryTag}: generation {Generation} is already applied and reported ({Reported}); acked")]
+    private static partial void LogDuplicate(ILogger logger, ulong deliveryTag, long generation, long reported);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "delivery {DeliveryTag} will be requeued: {Error}")]
+    private static partial void LogHandleFailed(ILogger logger, ulong deliveryTag, string error);
+}

@@ -1,0 +1,243 @@
+using Grpc.Core;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using OdooFleet.Agent.Configuration;
+using OdooFleet.Agent.Engine;
+using OdooFleet.Contracts.V1;
+
+namespace OdooFleet.Agent.Transport;
+
+/// <summary>
+/// Runs converges one at a time (a channel with one reader). A request for a generation at or
+/// below the one running or queued coalesces into it: the converge always fetches the latest spec.
+/// Each converge: fetch spec → cache it → apply → journal → report (retried until acknowledged
+/// or superseded) → journal "reported".
+/// </summary>
+internal sealed partial class ConvergeCoordinator(
+    AgentConfig config,
+    ControllerClient controller,
+    Journal journal,
+    LocalConverger converger,
+    TimeProvider time,
+    ILogger<ConvergeCoordinator> logger) : BackgroundService
+{
+    private static readonly TimeSpan FailedRetryDelay = TimeSpan.FromSeconds(60);
+
+    private readonly ConvergeQueue queue = new();
+    private readonly Lock gate = new();
+    private long lastFailedGeneration;
+    private DateTimeOffset lastFailedAt;
+
+    public bool IsBusy => queue.IsBusy;
+
+    /// <summary>Asks for a converge of at least <paramref name="generation"/>; false if it coalesced into one running or queued.</summary>
+    public bool Request(long generation, string reason)
+    {
+        if (!queue.Request(generation))
+        {
+            return false;
+        }
+
+        LogRequested(logger, generation, reason);
+        return true;
+    }
+
+    /// <summary>The heartbeat's safety net: converge if the controller wants more than we applied, unless a failure of it is recent.</summary>
+    public void OnDesiredGeneration(long desired)
+    {
+        if (desired <= journal.Current.AppliedGeneration || IsBusy)
+        {
+            return;
+        }
+
+        lock (gate)
+        {
+            if (desired == lastFailedGeneration && time.GetUtcNow() - lastFailedAt < FailedRetryDelay)
+            {
+                return;
+            }
+        }
+
+        Request(desired, "heartbeat: desired generation is ahead of applied");
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (journal.CorruptCopy is { } aside)
+        {
+            logger.LogWarning("journal was unreadable and was moved to {Path}; starting from an empty journal", aside);
+        }
+
+        var owed = journal.Current.RecoveryGeneration();
+        if (owed > 0)
+        {
+            Request(owed, "journal: converge was pending or not reported before the agent stopped");
+        }
+
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            long generation;
+            try
+            {
+                generation = await queue.TakeAsync(stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+
+            try
+            {
+                await ConvergeAsync(generation, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // One converge going wrong must not stop the agent; the journal makes it retry.
+                logger.LogError(e, "converge of generation {Generation} failed unexpectedly", generation);
+                RememberFailure(generation);
+            }
+            finally
+            {
+                queue.Complete();
+            }
+        }
+    }
+
+    private async Task ConvergeAsync(long requested, CancellationToken ct)
+    {
+        var spec = await FetchSpecAsync(ct);
+        var host = spec.ToDomain();
+        if (host.Generation < requested)
+        {
+            logger.LogWarning(
+                "controller served generation {Served} but {Requested} was requested; converging what it served", host.Generation, requested);
+        }
+
+        await SpecCache.SaveAsync(config.SpecCachePath, spec, ct);
+
+        LocalConvergeResult result;
+        while (true)
+        {
+            try
+            {
+                result = await converger.RunAsync(host, ConvergeMode.Apply, ct);
+                break;
+            }
+            catch (ConvergeBusyException e)
+            {
+                logger.LogWarning("{Message}", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(5), time, ct);
+            }
+        }
+
+        await journal.RecordConvergeAsync(
+            new LastConverge
+            {
+                Generation = host.Generation,
+                Success = result.Success,
+                Reported = false,
+                StartedAt = result.StartedAt,
+                FinishedAt = result.FinishedAt,
+                Error = result.Error,
+                RunningRelease = result.RunningRelease?.ToString(),
+                Results = result.Outcome.Results
+                    .Select(r => new JournalResult(r.Id, r.Kind, r.Status, r.Message, (long)r.Duration.TotalMilliseconds)).ToList(),
+            },
+            ct);
+        LogConverged(logger, host.Generation, result.Success, result.Error ?? "");
+        if (!result.Success)
+        {
+            RememberFailure(host.Generation);
+        }
+
+        var report = ProtoMapping.ToReport(
+            config.HostId, host.Generation, result.Outcome, result.StartedAt, result.FinishedAt, result.RunningRelease, result.Error);
+        if (await ReportAsync(report, ct))
+        {
+            await journal.RecordReportedAsync(host.Generation, ct);
+        }
+    }
+
+    private async Task<HostSpec> FetchSpecAsync(CancellationToken ct)
+    {
+        var backoff = Backoff.Default(time);
+        while (true)
+        {
+            var url = controller.CurrentUrl;
+            try
+            {
+                return await controller.Client.GetHostSpecAsync(
+                    new GetHostSpecRequest { HostId = config.HostId }, controller.Auth, time.GetUtcNow().UtcDateTime.AddSeconds(30), ct);
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                LogCallFailed(logger, "GetHostSpec", url, e.StatusCode, e.Status.Detail);
+                if (ControllerClient.IsTransient(e))
+                {
+                    controller.FailOver(url);
+                }
+
+                await backoff.DelayAsync(ct);
+            }
+        }
+    }
+
+    /// <summary>Delivers the report; false if a newer generation superseded it first (that converge reports instead).</summary>
+    private async Task<bool> ReportAsync(ConvergeReport report, CancellationToken ct)
+    {
+        var backoff = Backoff.Default(time);
+        while (true)
+        {
+            if (queue.Queued > report.Generation)
+            {
+                return false;
+            }
+
+            var url = controller.CurrentUrl;
+            try
+            {
+                var response = await controller.Client.ReportConvergeAsync(
+                    report, controller.Auth, time.GetUtcNow().UtcDateTime.AddSeconds(30), ct);
+                if (!response.Accepted)
+                {
+                    // The controller has a newer view (e.g. a newer generation); retrying would not change its mind.
+                    logger.LogWarning("controller did not accept the report of generation {Generation}", report.Generation);
+                }
+
+                return true;
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                LogCallFailed(logger, "ReportConverge", url, e.StatusCode, e.Status.Detail);
+                if (ControllerClient.IsTransient(e))
+                {
+                    controller.FailOver(url);
+                }
+
+                await backoff.DelayAsync(ct);
+            }
+        }
+    }
+
+    private void RememberFailure(long generation)
+    {
+        lock (gate)
+        {
+            lastFailedGeneration = generation;
+            lastFailedAt = time.GetUtcNow();
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "converge of generation {Generation} requested: {Reason}")]
+    private static partial void LogRequested(ILogger logger, long generation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "generation {Generation} converged: success={Success} {Error}")]
+    private static partial void LogConverged(ILogger logger, long generation, bool success, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Call} on {Url} failed: {Status} {Detail}")]
+    private static partial void LogCallFailed(ILogger logger, string call, string url, StatusCode status, string detail);
+}

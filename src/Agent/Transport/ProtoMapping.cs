@@ -1,0 +1,87 @@
+using Google.Protobuf.WellKnownTypes;
+using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.Facts;
+using OdooFleet.Agent.Metrics;
+using Proto = OdooFleet.Contracts.V1;
+
+namespace OdooFleet.Agent.Transport;
+
+/// <summary>The one place where the wire types (fleet.v1) meet the agent's domain types.</summary>
+internal static class ProtoMapping
+{
+    public const int DefaultHttpPort = 8069;
+    public const int DefaultGeventPort = 8072;
+
+    public static DesiredHost ToDomain(this Proto.HostSpec spec)
+    {
+        var odoo = spec.Odoo ?? new Proto.OdooSpec();
+        var release = odoo.Release is { } r && (r.Series.Length > 0 || r.Commit.Length > 0) ? new ReleaseRef(r.Series, r.Commit) : null;
+        return new DesiredHost(
+            spec.HostId,
+            spec.Generation,
+            new OdooDesired(
+                release,
+                odoo.SourceUrl,
+                odoo.HttpPort == 0 ? DefaultHttpPort : odoo.HttpPort,
+                odoo.GeventPort == 0 ? DefaultGeventPort : odoo.GeventPort));
+    }
+
+    public static Proto.OdooRelease? ToProto(this ReleaseRef? release) =>
+        release is null ? null : new Proto.OdooRelease { Series = release.Series, Commit = release.Commit };
+
+    public static Proto.HostFacts ToProto(this HostFactsInfo facts) => new()
+    {
+        Hostname = facts.Hostname,
+        OsId = facts.OsId,
+        OsVersion = facts.OsVersion,
+        CpuCores = facts.CpuCores,
+        MemoryBytes = facts.MemoryBytes,
+        DiskTotalBytes = facts.DiskTotalBytes,
+        Addresses = { facts.Addresses },
+        AgentVersion = facts.AgentVersion,
+        MachineId = facts.MachineId,
+    };
+
+    public static Proto.HostMetrics ToProto(this MetricsSample sample) => new()
+    {
+        CpuPercent = sample.CpuPercent,
+        MemoryTotalBytes = sample.MemoryTotalBytes,
+        MemoryAvailableBytes = sample.MemoryAvailableBytes,
+        DiskTotalBytes = sample.DiskTotalBytes,
+        DiskFreeBytes = sample.DiskFreeBytes,
+        Load1 = sample.Load1,
+        Load5 = sample.Load5,
+        Load15 = sample.Load15,
+    };
+
+    public static Proto.ResourceResult ToProto(this ResourceResult result) => new()
+    {
+        Id = result.Id,
+        Kind = result.Kind,
+        Status = result.Status switch
+        {
+            ResourceStatus.Unchanged => Proto.ResourceStatus.Unchanged,
+            ResourceStatus.Changed => Proto.ResourceStatus.Changed,
+            ResourceStatus.Failed => Proto.ResourceStatus.Failed,
+            ResourceStatus.Skipped => Proto.ResourceStatus.Skipped,
+            _ => Proto.ResourceStatus.Unspecified,
+        },
+        Message = result.Message,
+        DurationMs = (long)result.Duration.TotalMilliseconds,
+    };
+
+    public static Proto.ConvergeReport ToReport(
+        string hostId, long generation, ConvergeOutcome outcome, DateTimeOffset started, DateTimeOffset finished, ReleaseRef? running, string? error) => new()
+        {
+            HostId = hostId,
+            Generation = generation,
+            Success = error is null && outcome.Success,
+            Resources = { outcome.Results.Select(r => r.ToProto()) },
+            StartedAt = Timestamp.FromDateTimeOffset(started),
+            FinishedAt = Timestamp.FromDateTimeOffset(finished),
+            RunningRelease = running.ToProto(),
+            Error = error ?? outcome.Error ?? "",
+        };
+
+    public static Timestamp Now(TimeProvider time) => Timestamp.FromDateTimeOffset(time.GetUtcNow());
+}
