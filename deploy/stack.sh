@@ -227,7 +227,7 @@ cmd_enroll() {
     bash "$TESTHOSTS" exec "$h" -- ln -sfn /opt/odoofleet/agent/odoofleet-agent /usr/local/bin/odoofleet-agent
     bash "$TESTHOSTS" exec "$h" -- sh -c 'cat > /etc/systemd/system/odoofleet-agent.service' < "$HERE/systemd/odoofleet-agent.service"
     if ! host_enrolled "$h"; then
-      token=$(fleet token create --ttl 10m -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+      token=$(fleet token create --ttl 10m -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
       log "enrolling $h"
       bash "$TESTHOSTS" exec "$h" -- env DOTNET_ROOT=/usr/share/dotnet odoofleet-agent enroll \
         --controller "http://$BRIDGE_IP:${CONTROLLER_PORTS[0]}" --controller "http://$BRIDGE_IP:${CONTROLLER_PORTS[1]}" \
@@ -241,6 +241,8 @@ cmd_enroll() {
 online_count() {
   fleet hosts -o json | python3 -c 'import json,sys; print(sum(1 for h in json.load(sys.stdin) if h["state"]=="online"))'
 }
+
+all_online() { [ "$(online_count)" -ge "$1" ]; }
 
 cmd_up() {
   local hosts=3
@@ -265,7 +267,7 @@ cmd_up() {
   controller_start 1
   controller_start 2
   cmd_enroll "${names[@]}"
-  wait_for 120 "$hosts host(s) online" bash -c "[ \"\$(online_count)\" -ge $hosts ]"
+  wait_for 120 "$hosts host(s) online" all_online "$hosts"
   log "up: $hosts host(s) online; try: fleet hosts"
 }
 
