@@ -30,10 +30,15 @@ run_project() {
   local out="$RESULTS/$name.log"
   echo "== $name" >&2
   set +e
-  "$exe" --report-trx --report-trx-filename "$name.trx" --results-directory "$RESULTS" 2>&1 | tee "$out" >&2
+  "$exe" -noColor -result-trx "$RESULTS/$name.trx" 2>&1 | tee "$out" >&2
   local rc=${PIPESTATUS[0]}
   set -e
-  python3 "$ROOT/.ci/trx-counts.py" "$RESULTS/$name.trx" > "$RESULTS/$name.counts" || echo "0 1" > "$RESULTS/$name.counts"
+  if [ -f "$RESULTS/$name.trx" ]; then
+    python3 "$ROOT/.ci/trx-counts.py" "$RESULTS/$name.trx" > "$RESULTS/$name.counts"
+  else
+    echo "$name: the test run wrote no results (crashed or did not start); counted as one failure" >&2
+    echo "0 1" > "$RESULTS/$name.counts"
+  fi
   return "$rc"
 }
 

@@ -197,7 +197,13 @@ controller_stop() {
   if kill -0 "$pid" 2>/dev/null; then
     log "controller $n: SIG$sig"
     kill -s "$sig" "$pid" 2>/dev/null || true
-    wait_for 30 "controller $n exit" bash -c "! kill -0 $pid"
+    local end=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && ((SECONDS < end)); do sleep 0.3; done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "controller $n did not stop within 30s of SIG$sig: SIGKILL"
+      kill -s KILL "$pid" 2>/dev/null || true
+      wait_for 10 "controller $n exit after SIGKILL" bash -c "! kill -0 $pid"
+    fi
   fi
   rm -f "$OF_RUN/controller-$n.pid"
 }

@@ -73,7 +73,7 @@ internal static class RolloutView
     public static IReadOnlyList<string> Changes(Rollout? before, Rollout after)
     {
         var lines = new List<string>();
-        if (before is null || before.State != after.State)
+        if (before is null)
         {
             lines.Add(Summary(after));
         }
@@ -91,6 +91,12 @@ internal static class RolloutView
             {
                 lines.Add($"  {name}: {HostState(old.State)} -> {HostState(host.State)}{message}");
             }
+        }
+
+        // A change of the rollout's own state closes the host lines that led to it.
+        if (before is not null && before.State != after.State)
+        {
+            lines.Add(Summary(after));
         }
 
         return lines;

@@ -18,6 +18,7 @@ internal sealed partial class AgentApi(
     HostCommandPublisher commands,
     IOptions<FleetOptions> fleetOptions,
     IOptions<BrokerOptions> brokerOptions,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<AgentApi> logger) : AgentService.AgentServiceBase
 {
@@ -99,9 +100,12 @@ internal sealed partial class AgentApi(
         var address = context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString();
         var interval = fleetOptions.Value.HeartbeatIntervalSeconds;
         LogConnected(logger, hostId, address ?? "?");
+        // The stream ends when the controller stops, so shutdown never waits on agents; they reconnect elsewhere.
+        using var streamEnd = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var ct = streamEnd.Token;
         try
         {
-            await foreach (var message in requestStream.ReadAllAsync(context.CancellationToken))
+            await foreach (var message in requestStream.ReadAllAsync(ct))
             {
                 if (message.KindCase != AgentMessage.KindOneofCase.Heartbeat)
                 {
@@ -110,7 +114,7 @@ internal sealed partial class AgentApi(
 
                 var heartbeat = message.Heartbeat;
                 var desired = await hosts.RecordHeartbeatAsync(
-                    hostId, time.GetUtcNow(), heartbeat.Metrics?.ToDomain(), heartbeat.Facts?.ToDomain(), address, context.CancellationToken)
+                    hostId, time.GetUtcNow(), heartbeat.Metrics?.ToDomain(), heartbeat.Facts?.ToDomain(), address, ct)
                     ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
                 await responseStream.WriteAsync(new ControllerMessage
                 {
@@ -120,10 +124,10 @@ internal sealed partial class AgentApi(
                         DesiredGeneration = desired,
                         HeartbeatIntervalSeconds = interval,
                     },
-                }, context.CancellationToken);
+                }, ct);
             }
         }
-        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // The agent went away or the controller is stopping: the agent reconnects.
         }

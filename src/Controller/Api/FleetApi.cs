@@ -20,6 +20,7 @@ internal sealed partial class FleetApi(
     ReleaseResolver releases,
     IGrainFactory grains,
     IOptions<FleetOptions> options,
+    IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<FleetApi> logger) : FleetService.FleetServiceBase
 {
@@ -103,7 +104,9 @@ internal sealed partial class FleetApi(
 
     public override async Task WatchRollout(GetRolloutRequest request, IServerStreamWriter<Rollout> responseStream, ServerCallContext context)
     {
-        var ct = context.CancellationToken;
+        // Ends when the controller stops; the CLI reconnects to another controller and carries on.
+        using var streamEnd = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var ct = streamEnd.Token;
         var state = await LoadRolloutAsync(request.Id);
         var grain = grains.GetGrain<IRolloutGrain>(request.Id);
         long sent = -1;
@@ -120,7 +123,15 @@ internal sealed partial class FleetApi(
                 return;
             }
 
-            await Task.Delay(WatchPollInterval, time, ct);
+            try
+            {
+                await Task.Delay(WatchPollInterval, time, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
             state = await grain.Get();
         }
     }

@@ -153,8 +153,8 @@ public sealed class EndToEndTests : IDisposable
                 "rollout r-abc123 of 18.0@3f2a9c1d: running, 0/1 hosts done",
                 "  web-01: pending",
                 "  web-01: pending -> updating",
-                "rollout r-abc123 of 18.0@3f2a9c1d: succeeded, 1/1 hosts done",
                 "  web-01: updating -> succeeded",
+                "rollout r-abc123 of 18.0@3f2a9c1d: succeeded, 1/1 hosts done",
             ],
             result.Out.TrimEnd('\n').Split('\n'));
     }

@@ -59,7 +59,7 @@ public sealed class RolloutViewTests
         Assert.Equal(exitCode, RolloutView.ExitCode(Samples.Rollout(state)));
 
     [Fact]
-    public void Changes_HostTransitions_OneLineEachPlusSummaryOnStateChange()
+    public void Changes_HostTransitions_OneLineEachThenSummaryOnStateChange()
     {
         var before = Samples.Rollout(RolloutState.Running, ("h-1", "web-01", RolloutHostState.Updating), ("h-2", "web-02", RolloutHostState.Pending));
         var after = Samples.Rollout(RolloutState.Failed, ("h-1", "web-01", RolloutHostState.Failed), ("h-2", "web-02", RolloutHostState.Pending));
@@ -70,8 +70,8 @@ public sealed class RolloutViewTests
 
         Assert.Equal(
             [
-                "rollout r-abc123 of 18.0@3f2a9c1d: failed, 1/2 hosts done, 1 failed (max failures reached)",
                 "  web-01: updating -> failed: health check failed",
+                "rollout r-abc123 of 18.0@3f2a9c1d: failed, 1/2 hosts done, 1 failed (max failures reached)",
             ],
             lines);
     }
