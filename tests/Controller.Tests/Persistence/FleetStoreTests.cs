@@ -1,55 +1,15 @@
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Persistence;
 using Xunit;
 
 namespace OdooFleet.Controller.Tests.Persistence;
 
-/// <summary>A fresh, migrated database per test class on the real PostgreSQL named by OF_TEST_PG.</summary>
-public sealed class FleetDatabase : IAsyncLifetime
-{
-    private readonly string name = $"of_fleet_{Guid.NewGuid():N}";
-    private NpgsqlDataSource? admin;
-
-    public NpgsqlDataSource Db { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        var cs = Environment.GetEnvironmentVariable("OF_TEST_PG");
-        Assert.False(string.IsNullOrEmpty(cs),
-            "OF_TEST_PG is not set: run `./build.sh deps` and export OF_TEST_PG='Host=127.0.0.1;Username=odoofleet;Password=...;Database=postgres' (see build.sh)");
-        admin = NpgsqlDataSource.Create(cs);
-        await using (var create = admin.CreateCommand($"CREATE DATABASE {name}"))
-        {
-            await create.ExecuteNonQueryAsync();
-        }
-
-        Db = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(cs) { Database = name }.ConnectionString);
-        await MigrationRunner.MigrateAsync(Db, NullLogger.Instance, CancellationToken.None);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Db.DisposeAsync();
-        if (admin is not null)
-        {
-            await using (var drop = admin.CreateCommand($"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            {
-                await drop.ExecuteNonQueryAsync();
-            }
-
-            await admin.DisposeAsync();
-        }
-    }
-}
-
-public sealed class FleetStoreTests(FleetDatabase database) : IClassFixture<FleetDatabase>
+public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFixture<MigratedDatabaseFixture>
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
-    private readonly EnrollmentStore enrollment = new(database.Db);
-    private readonly HostStore hosts = new(database.Db);
-    private readonly EventStore events = new(database.Db);
+    private readonly EnrollmentStore enrollment = new(fixture.Database.DataSource);
+    private readonly HostStore hosts = new(fixture.Database.DataSource);
+    private readonly EventStore events = new(fixture.Database.DataSource);
 
     private static HostRecord NewHost(string name) =>
         new(Identifiers.New("h"), name, "10.0.0.1", Now, null, null, null, 0, null, 0, 0, null, false, "", "q");
