@@ -126,4 +126,36 @@ public sealed class EdgeTests(LiveFleet stack)
             "th3 online again");
         Assert.True(back.GetProperty("metrics").GetProperty("memoryTotalBytes").GetInt64() > 0);
     }
+
+    [Fact]
+    public async Task Logs_ControllersAndHosts_NeverContainSecrets()
+    {
+        var agentSecret = (await LiveFleet.OnHostAsync(
+            "th1", "python3", "-c", "import json; print(json.load(open('/etc/odoofleet/agent.json'))['agentSecret'])")).Stdout.Trim();
+        string[] secrets =
+        [
+            stack.Secrets["OF_PG_PASSWORD"], stack.Secrets["OF_MQ_PASSWORD"], stack.Secrets["OF_MQ_AGENT_PASSWORD"],
+            stack.Secrets["OF_API_TOKEN"], agentSecret,
+        ];
+        Assert.All(secrets, s => Assert.True(s.Length >= 20, "a secret to look for is missing"));
+        var logs = new List<(string Where, string Text)>();
+        foreach (var file in Directory.GetFiles("/var/lib/odoofleet/stack", "controller-*.log"))
+        {
+            logs.Add((file, await File.ReadAllTextAsync(file, TestContext.Current.CancellationToken)));
+        }
+
+        foreach (var host in LiveFleet.HostNames)
+        {
+            logs.Add(($"{host} journal", (await LiveFleet.OnHostAsync(host, "journalctl", "--no-pager", "-q", "-o", "cat")).Stdout));
+        }
+
+        Assert.All(logs, log => Assert.True(log.Text.Length > 0, $"{log.Where} is empty: nothing was scanned"));
+        foreach (var (where, text) in logs)
+        {
+            foreach (var secret in secrets)
+            {
+                Assert.False(text.Contains(secret, StringComparison.Ordinal), $"{where} contains a secret");
+            }
+        }
+    }
 }
