@@ -98,10 +98,10 @@ internal static partial class SpecValidator
         return value.Length > 100 ? cleaned + "…" : cleaned;
     }
 
-    [GeneratedRegex(@"^\d{1,3}\.\d$")]
+    [GeneratedRegex(@"^\d{1,3}\.\d\z")]
     private static partial Regex SeriesPattern();
 
-    [GeneratedRegex("^[0-9a-f]{40}$")]
+    [GeneratedRegex(@"^[0-9a-f]{40}\z")]
     private static partial Regex CommitPattern();
 }
 

@@ -56,10 +56,11 @@ internal sealed partial class AgentApi(
             hostId, name, address, now, null, request.Facts.ToDomain(), null, 0, null, 0, 0, null, false, "",
             HostCommandPublisher.QueueName(hostId));
 
-        // The queue exists before the host does, so no command can ever be sent into the void.
-        await commands.EnsureHostQueueAsync(hostId, ct);
+        // The queue is declared after the token proved good and before the host is committed, so
+        // no command is ever sent into the void and a refused caller creates nothing.
         var outcome = await enrollment.EnrollAsync(
-            Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }), ct);
+            Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }),
+            token => commands.EnsureHostQueueAsync(hostId, token), ct);
         switch (outcome)
         {
             case TokenRedemption.Redeemed:

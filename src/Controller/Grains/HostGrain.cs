@@ -17,7 +17,8 @@ internal interface IHostGrain : IGrainWithStringKey
     Task ResendConverge();
 }
 
-internal sealed class HostGrain(HostStore hosts, HostCommandPublisher commands, TimeProvider time) : Grain, IHostGrain
+internal sealed partial class HostGrain(
+    HostStore hosts, HostCommandPublisher commands, TimeProvider time, ILogger<HostGrain> logger) : Grain, IHostGrain
 {
     private string HostId => this.GetPrimaryKeyString();
 
@@ -30,7 +31,16 @@ internal sealed class HostGrain(HostStore hosts, HostCommandPublisher commands, 
         // again. Converge is level-based, so a duplicate is harmless and a missing one is not.
         if (changed || (await hosts.FindAsync(HostId, CancellationToken.None))?.AppliedGeneration < generation)
         {
-            await commands.SendConvergeAsync(HostId, generation, CancellationToken.None);
+            try
+            {
+                await commands.SendConvergeAsync(HostId, generation, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // The spec change is persisted; delivery is level-based: the rollout resends, and
+                // the agent's heartbeat ack carries the desired generation meanwhile.
+                LogSendFailed(logger, HostId, generation, e.Message);
+            }
         }
 
         return new SpecChange(generation, changed);
@@ -42,4 +52,7 @@ internal sealed class HostGrain(HostStore hosts, HostCommandPublisher commands, 
             ?? throw new InvalidOperationException($"host {HostId} does not exist");
         await commands.SendConvergeAsync(HostId, host.DesiredGeneration, CancellationToken.None);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Converge for host {HostId} generation {Generation} not sent now ({Error}); it will be resent")]
+    private static partial void LogSendFailed(ILogger logger, string hostId, long generation, string error);
 }

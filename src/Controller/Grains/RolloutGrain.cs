@@ -95,6 +95,10 @@ internal sealed partial class RolloutGrain(
             return S;
         }
 
+        // The reminder exists before the rollout does: whatever dies after this point, a silo
+        // wakes the rollout again. Dispatch happens on the timer, not inside this call.
+        var period = reminderOptions.Value.MinimumReminderPeriod;
+        await this.RegisterOrUpdateReminder(ReminderName, period, period);
         var now = time.GetUtcNow();
         S.Id = this.GetPrimaryKeyString();
         S.Series = release.Series;
@@ -103,12 +107,8 @@ internal sealed partial class RolloutGrain(
         S.Status = RolloutStatus.Running;
         S.Hosts = targets.Select(t => new RolloutHost { HostId = t.HostId, Name = t.Name, Status = RolloutHostStatus.Pending, UpdatedAt = now }).ToList();
         await PersistAsync();
-        await events.AppendAsync("RolloutStarted", S.Id, Json.Serialize(new { S.Series, S.Commit, hosts = targets.Count }), now, CancellationToken.None);
-        // The reminder outlives this silo: if it dies, the rollout resumes on another one.
-        var period = reminderOptions.Value.MinimumReminderPeriod;
-        await this.RegisterOrUpdateReminder(ReminderName, period, period);
         StartTicking();
-        await TickAsync(CancellationToken.None);
+        await events.AppendAsync("RolloutStarted", S.Id, Json.Serialize(new { S.Series, S.Commit, hosts = targets.Count }), now, CancellationToken.None);
         return S;
     }
 
@@ -126,7 +126,7 @@ internal sealed partial class RolloutGrain(
     }
 
     private void StartTicking() =>
-        timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(TickPeriod, TickPeriod) { KeepAlive = true });
+        timer ??= this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions(TimeSpan.Zero, TickPeriod) { KeepAlive = true });
 
     private async Task TickAsync(CancellationToken ct)
     {
@@ -141,10 +141,25 @@ internal sealed partial class RolloutGrain(
             await AdvanceUpdatingAsync(ct);
             await FinishIfDoneAsync();
         }
+        catch (Orleans.Storage.InconsistentStateException e)
+        {
+            // Another activation wrote this rollout: this one is stale and must go.
+            LogTickFailed(logger, S.Id, e.Message);
+            DeactivateOnIdle();
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Transient (database or broker down): the next tick retries from persisted state.
+            // Transient (database or broker down): drop unsaved changes so memory never runs
+            // ahead of what is persisted; the next tick retries from there.
             LogTickFailed(logger, S.Id, e.Message);
+            try
+            {
+                await state.ReadStateAsync(ct);
+            }
+            catch (Exception reload) when (reload is not OperationCanceledException)
+            {
+                LogTickFailed(logger, S.Id, reload.Message);
+            }
         }
     }
 
@@ -179,9 +194,11 @@ internal sealed partial class RolloutGrain(
                 host.Status = RolloutHostStatus.Updating;
                 host.Message = change.Changed ? $"sent generation {change.Generation}" : $"waiting for generation {change.Generation}";
             }
-
-            await PersistAsync();
         }
+
+        // Once per tick, not per host: a crash before this write replays the dispatch, which
+        // is idempotent (the spec is already desired, so no generation is bumped twice).
+        await PersistAsync();
     }
 
     private async Task AdvanceUpdatingAsync(CancellationToken ct)
@@ -195,6 +212,7 @@ internal sealed partial class RolloutGrain(
         var progress = await hosts.GetProgressAsync(updating.Select(h => h.HostId).ToArray(), ct);
         var o = options.Value;
         var changed = false;
+        var announcements = new List<(string Type, string Json)>();
         foreach (var host in updating)
         {
             var now = time.GetUtcNow();
@@ -215,15 +233,20 @@ internal sealed partial class RolloutGrain(
                 host.Message = decision.Message;
                 host.UpdatedAt = now;
                 changed = true;
-                await events.AppendAsync(
+                announcements.Add((
                     host.Status == RolloutHostStatus.Failed ? "RolloutStepFailed" : "RolloutStepSucceeded",
-                    S.Id, Json.Serialize(new { host.HostId, status = host.Status, host.Message }), now, ct);
+                    Json.Serialize(new { host.HostId, status = host.Status, host.Message })));
             }
         }
 
         if (changed)
         {
             await PersistAsync();
+        }
+
+        foreach (var (type, json) in announcements)
+        {
+            await events.AppendAsync(type, S.Id, json, time.GetUtcNow(), ct);
         }
     }
 

@@ -21,6 +21,9 @@ internal sealed partial class HostCommandPublisher(
     public const string ContentType = "application/x-protobuf";
     public static readonly string MessageType = HostCommand.Descriptor.FullName;
 
+    /// <summary>A blocked broker (memory or disk alarm) must not hold callers forever.</summary>
+    private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
+
     private readonly SemaphoreSlim gate = new(1, 1);
     private IConnection? connection;
     private IChannel? channel;
@@ -28,8 +31,11 @@ internal sealed partial class HostCommandPublisher(
     public static string QueueName(string hostId) => $"fleet.host.{hostId}";
 
     /// <summary>Declares the host's queue (idempotent); done at enrollment, before the host exists.</summary>
-    public async Task EnsureHostQueueAsync(string hostId, CancellationToken ct)
+    public async Task EnsureHostQueueAsync(string hostId, CancellationToken cancellation)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(OperationTimeout);
+        var ct = timeout.Token;
         await gate.WaitAsync(ct);
         try
         {
@@ -43,8 +49,11 @@ internal sealed partial class HostCommandPublisher(
     }
 
     /// <summary>Publishes Converge{generation}; returns once the broker has confirmed it to disk.</summary>
-    public async Task SendConvergeAsync(string hostId, long generation, CancellationToken ct)
+    public async Task SendConvergeAsync(string hostId, long generation, CancellationToken cancellation)
     {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        timeout.CancelAfter(OperationTimeout);
+        var ct = timeout.Token;
         var command = new HostCommand
         {
             CommandId = Identifiers.New("c"),
@@ -68,7 +77,7 @@ internal sealed partial class HostCommandPublisher(
             await ch.BasicPublishAsync(exchange: "", routingKey: queue, mandatory: true, basicProperties: props, body: body, cancellationToken: ct);
             LogSent(logger, hostId, generation, command.CommandId);
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
         {
             await ResetAsync();
             throw;

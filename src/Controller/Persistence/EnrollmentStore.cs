@@ -29,9 +29,12 @@ internal sealed class EnrollmentStore(NpgsqlDataSource db)
     /// <summary>
     /// Spends the token and creates the host in one transaction, so a failure leaves the token
     /// unspent and no host behind; two concurrent enrollments with one token cannot both win.
+    /// <paramref name="beforeCommit"/> runs once the token is known good, before the commit
+    /// (the host's broker queue): a refused token never creates anything outside the database.
     /// </summary>
     public async Task<TokenRedemption> EnrollAsync(
-        byte[] tokenHash, HostRecord host, byte[] agentSecretHash, DateTimeOffset now, string eventJson, CancellationToken ct)
+        byte[] tokenHash, HostRecord host, byte[] agentSecretHash, DateTimeOffset now, string eventJson,
+        Func<CancellationToken, Task> beforeCommit, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -68,6 +71,7 @@ internal sealed class EnrollmentStore(NpgsqlDataSource db)
             await insert.ExecuteNonQueryAsync(ct);
         }
 
+        await beforeCommit(ct);
         await EventStore.AppendAsync(conn, tx, "HostEnrolled", host.Id, eventJson, now, ct);
         await tx.CommitAsync(ct);
         return TokenRedemption.Redeemed;

@@ -97,7 +97,10 @@ internal sealed class HostStore(NpgsqlDataSource db)
             : throw new InvalidOperationException($"host {hostId} does not exist");
     }
 
-    /// <summary>Stores a converge report; a report for an older generation than one already stored is ignored.</summary>
+    /// <summary>
+    /// Stores a converge report; one for an older generation than already stored, or for a
+    /// generation the controller never issued, is ignored.
+    /// </summary>
     public async Task<bool> RecordReportAsync(ConvergeReport report, string eventType, string eventJson, DateTimeOffset now, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -109,7 +112,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
                 last_converge_success = $3, last_converge_error = $4, last_converge_at = $5,
                 running_series = COALESCE($6, running_series), running_commit = COALESCE($7, running_commit),
                 last_results = $8
-            WHERE id = $1 AND reported_generation <= $2
+            WHERE id = $1 AND reported_generation <= $2 AND $2 <= desired_generation
             """, conn, tx);
         cmd.Parameters.AddWithValue(report.HostId);
         cmd.Parameters.AddWithValue(report.Generation);

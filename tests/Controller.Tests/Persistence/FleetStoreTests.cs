@@ -11,6 +11,8 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     private readonly HostStore hosts = new(fixture.Database.DataSource);
     private readonly EventStore events = new(fixture.Database.DataSource);
 
+    private static readonly Func<CancellationToken, Task> NoBrokerWork = _ => Task.CompletedTask;
+
     private static HostRecord NewHost(string name) =>
         new(Identifiers.New("h"), name, "10.0.0.1", Now, null, null, null, 0, null, 0, 0, null, false, "", "q");
 
@@ -30,8 +32,8 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var b = NewHost($"b{Guid.NewGuid():N}"[..20]);
 
         var outcomes = await Task.WhenAll(
-            enrollment.EnrollAsync(token, a, [1], Now, "{}", ct),
-            enrollment.EnrollAsync(token, b, [2], Now, "{}", ct));
+            enrollment.EnrollAsync(token, a, [1], Now, "{}", NoBrokerWork, ct),
+            enrollment.EnrollAsync(token, b, [2], Now, "{}", NoBrokerWork, ct));
 
         Assert.Single(outcomes, o => o == TokenRedemption.Redeemed);
         Assert.Single(outcomes, o => o == TokenRedemption.AlreadyUsed);
@@ -46,10 +48,24 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var expired = await NewTokenAsync(TimeSpan.FromMinutes(1));
         var host = NewHost($"x{Guid.NewGuid():N}"[..20]);
 
-        Assert.Equal(TokenRedemption.Expired, await enrollment.EnrollAsync(expired, host, [1], Now.AddMinutes(2), "{}", ct));
-        Assert.Equal(TokenRedemption.Unknown, await enrollment.EnrollAsync(Identifiers.Hash("nope"), host, [1], Now, "{}", ct));
+        Assert.Equal(TokenRedemption.Expired, await enrollment.EnrollAsync(expired, host, [1], Now.AddMinutes(2), "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Unknown, await enrollment.EnrollAsync(Identifiers.Hash("nope"), host, [1], Now, "{}", NoBrokerWork, ct));
         Assert.Null(await hosts.FindAsync(host.Id, ct));
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(expired, host, [1], Now, "{}", ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(expired, host, [1], Now, "{}", NoBrokerWork, ct));
+    }
+
+    [Fact]
+    public async Task EnrollAsync_BrokerStepFails_TokenUnspentAndNoHost()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var token = await NewTokenAsync(TimeSpan.FromHours(1));
+        var host = NewHost($"q{Guid.NewGuid():N}"[..20]);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            enrollment.EnrollAsync(token, host, [1], Now, "{}", _ => throw new InvalidOperationException("broker down"), ct));
+
+        Assert.Null(await hosts.FindAsync(host.Id, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(token, host, [1], Now, "{}", NoBrokerWork, ct));
     }
 
     [Fact]
@@ -57,7 +73,7 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     {
         var ct = TestContext.Current.CancellationToken;
         var host = NewHost($"g{Guid.NewGuid():N}"[..20]);
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", NoBrokerWork, ct));
         var release = new OdooRelease("18.0", new string('c', 40));
 
         var first = await hosts.SetDesiredReleaseAsync(host.Id, release, "{}", Now, ct);
@@ -74,10 +90,16 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     {
         var ct = TestContext.Current.CancellationToken;
         var host = NewHost($"r{Guid.NewGuid():N}"[..20]);
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", NoBrokerWork, ct));
         var release = new OdooRelease("18.0", new string('e', 40));
         ConvergeReport Report(long generation, bool ok) => new(host.Id, generation, ok, ok ? "" : "boom", release, [], Now, Now);
 
+        for (var i = 0; i < 3; i++)
+        {
+            await hosts.SetDesiredReleaseAsync(host.Id, release with { Commit = new string((char)('a' + i), 40) }, "{}", Now, ct);
+        }
+
+        Assert.False(await hosts.RecordReportAsync(Report(4, true), "HostConverged", "{}", Now, ct)); // never issued
         Assert.True(await hosts.RecordReportAsync(Report(3, true), "HostConverged", "{}", Now, ct));
         Assert.False(await hosts.RecordReportAsync(Report(2, false), "HostConvergeFailed", "{}", Now, ct));
 
