@@ -92,8 +92,11 @@ internal static class EnrollCommand
             await config.SaveAsync(configPath, ct);
             // A new identity starts from generation 0: the old journal and cached spec belong to
             // the previous identity and would make this host ack its first commands as "done".
-            File.Delete(config.JournalPath);
-            File.Delete(config.SpecCachePath);
+            if (Directory.Exists(config.StateDirectory))
+            {
+                File.Delete(config.JournalPath);
+                File.Delete(config.SpecCachePath);
+            }
             Console.WriteLine($"enrolled as {config.HostId} at {url}; config written to {configPath}");
             Console.WriteLine("start the agent: systemctl enable --now odoofleet-agent");
             return ExitCodes.Ok;
