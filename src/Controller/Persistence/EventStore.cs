@@ -73,25 +73,4 @@ internal sealed class EventStore(NpgsqlDataSource db)
         await tx.CommitAsync(ct);
         return batch.Count;
     }
-
-    public async Task<IReadOnlyList<StoredEvent>> ListAsync(string? subject, long afterId, int limit, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand(
-            """
-            SELECT id, occurred_at, type, subject, data::text FROM events
-            WHERE id > $1 AND ($2::text IS NULL OR subject = $2) ORDER BY id LIMIT $3
-            """);
-        cmd.Parameters.AddWithValue(afterId);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)subject ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.AddWithValue(limit);
-        var result = new List<StoredEvent>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
-        {
-            result.Add(new StoredEvent(
-                reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3), reader.GetString(4)));
-        }
-
-        return result;
-    }
 }

@@ -60,7 +60,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue(now);
         cmd.Parameters.Add(JsonbOrNull(metrics));
         cmd.Parameters.Add(JsonbOrNull(facts));
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)address ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(TextOrNull(address));
         return await cmd.ExecuteScalarAsync(ct) is long generation ? generation : null;
     }
 
@@ -119,8 +119,8 @@ internal sealed class HostStore(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue(report.Success);
         cmd.Parameters.AddWithValue(report.Error);
         cmd.Parameters.AddWithValue(now);
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)report.RunningRelease?.Series ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
-        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)report.RunningRelease?.Commit ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(TextOrNull(report.RunningRelease?.Series));
+        cmd.Parameters.Add(TextOrNull(report.RunningRelease?.Commit));
         cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(report.Resources));
         if (await cmd.ExecuteNonQueryAsync(ct) != 1)
         {
@@ -152,6 +152,9 @@ internal sealed class HostStore(NpgsqlDataSource db)
 
         return result;
     }
+
+    private static NpgsqlParameter TextOrNull(string? value) =>
+        new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };
 
     private static NpgsqlParameter JsonbOrNull<T>(T? value) where T : class =>
         new() { Value = value is null ? DBNull.Value : Json.Serialize(value), NpgsqlDbType = NpgsqlDbType.Jsonb };
