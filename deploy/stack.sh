@@ -45,12 +45,26 @@ have_systemd() { [ -d /run/systemd/system ]; }
 # ---------------------------------------------------------------- dependencies
 install_packages() {
   local want=(postgresql rabbitmq-server debootstrap systemd-container git curl iproute2 python3 openssl)
-  local missing=()
+  # Programs the agent's validators call (nginx -t, fail2ban-regex, logrotate -d, apt-config),
+  # exercised by unit tests on this box; their services must not start here.
+  local tools=(nginx fail2ban logrotate python3-venv apt-cacher-ng)
+  local missing=() quiet=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "${tools[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || quiet+=("$p"); done
+  if ((${#missing[@]} + ${#quiet[@]})); then
+    apt-get update -qq
+  fi
   if ((${#missing[@]})); then
     log "installing ${missing[*]}"
-    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ((${#quiet[@]})); then
+    log "installing ${quiet[*]} (services not started)"
+    local policy=/usr/sbin/policy-rc.d restore=""
+    [ -e "$policy" ] && { restore=$(mktemp); cp -p "$policy" "$restore"; }
+    printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod 0755 "$policy"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${quiet[@]}" >/dev/null || { rm -f "$policy"; [ -n "$restore" ] && mv "$restore" "$policy"; die "apt-get install ${quiet[*]} failed"; }
+    rm -f "$policy"; [ -n "$restore" ] && mv "$restore" "$policy"
   fi
 }
 

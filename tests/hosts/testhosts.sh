@@ -228,6 +228,15 @@ init_pid() {  # the machine's init = the nspawn process's child
 
 is_running() { nspawn_pid "$1" >/dev/null; }
 
+# True while the launched process lives, also in the instant before the subshell has exec'd nspawn.
+is_launched() {
+  local f pid
+  f=$(pid_file "$1")
+  [[ -f $f ]] || return 1
+  pid=$(cat "$f")
+  [[ -n $pid && -d /proc/$pid ]] && [[ $(cat "/proc/$pid/comm" 2>/dev/null) =~ ^(systemd-nspawn|bash)$ ]]
+}
+
 cg_create() {
   local m=$1 root
   for root in "$CG_SYSTEMD" "$CG_UNIFIED"; do mkdir -p "$root/$m"; done
@@ -288,7 +297,7 @@ wait_booted() {
   while ((${#pending[@]})); do
     local -a still=()
     for h in "${pending[@]}"; do
-      if ! is_running "$h"; then
+      if ! is_launched "$h"; then
         tail -n 20 "$(host_dir "$h")/nspawn.log" >&2 || true
         die "$h: systemd-nspawn exited during boot (log: $(host_dir "$h")/nspawn.log)"
       fi

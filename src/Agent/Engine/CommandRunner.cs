@@ -11,6 +11,12 @@ internal sealed record CommandSpec(string Program, IReadOnlyList<string> Argumen
     public string? WorkingDirectory { get; init; }
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Text written to the program's stdin (e.g. SQL for psql, so values travel as psql variables, never spliced into argv).</summary>
+    public string? StandardInput { get; init; }
+
+    /// <summary>The same invocation as another (system) user, through runuser(1); the user name is checked by the caller.</summary>
+    public CommandSpec AsUser(string user) => this with { Program = "runuser", Arguments = ["-u", user, "--", Program, .. Arguments] };
+
     public override string ToString() => string.Join(' ', [Program, .. Arguments.Select(Quote)]);
 
     private static string Quote(string argument) =>
@@ -100,6 +106,18 @@ internal sealed class ProcessCommandRunner : ICommandRunner
         catch (Win32Exception e)
         {
             return new CommandResult(CommandResult.NotFoundExitCode, "", $"cannot start '{spec.Program}': {e.Message}", false);
+        }
+
+        if (spec.StandardInput is { } input)
+        {
+            try
+            {
+                await process.StandardInput.WriteAsync(input.AsMemory(), ct);
+            }
+            catch (IOException)
+            {
+                // The program exited without reading all of its input; its exit code tells why.
+            }
         }
 
         process.StandardInput.Close();

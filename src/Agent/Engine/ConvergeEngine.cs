@@ -28,8 +28,8 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
         IResource resource, Dictionary<string, ResourceResult> done, ConvergeMode mode, CancellationToken ct)
     {
         var started = time.GetTimestamp();
-        ResourceResult Result(ResourceStatus status, string message) =>
-            new(resource.Id, resource.Kind, status, message, time.GetElapsedTime(started));
+        ResourceResult Result(ResourceStatus status, string message, string? detail = null) =>
+            new(resource.Id, resource.Kind, status, message, time.GetElapsedTime(started)) { Detail = detail };
 
         var blocked = resource.DependsOn.FirstOrDefault(d => done[d].Status is ResourceStatus.Failed or ResourceStatus.Skipped);
         if (blocked is not null)
@@ -54,12 +54,12 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
 
             if (mode == ConvergeMode.Check)
             {
-                return Result(ResourceStatus.Changed, "would " + change.Description);
+                return Result(ResourceStatus.Changed, "would " + change.Description, change.Detail);
             }
 
             phase = "apply";
             var message = await resource.ApplyAsync(change, ct);
-            return Result(ResourceStatus.Changed, message ?? change.Description);
+            return Result(ResourceStatus.Changed, message ?? change.Description, change.Detail);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

@@ -4,7 +4,11 @@ namespace OdooFleet.Agent.Engine;
 internal abstract record Observation;
 
 /// <summary>What Apply would do, in words an operator understands; kinds may derive to carry a plan.</summary>
-internal record Change(string Description);
+internal record Change(string Description)
+{
+    /// <summary>Optional multi-line detail for check/diff output (e.g. a unified diff of a file, secrets redacted).</summary>
+    public string? Detail { get; init; }
+}
 
 internal enum ResourceStatus
 {
@@ -14,7 +18,11 @@ internal enum ResourceStatus
     Skipped,
 }
 
-internal sealed record ResourceResult(string Id, string Kind, ResourceStatus Status, string Message, TimeSpan Duration);
+internal sealed record ResourceResult(string Id, string Kind, ResourceStatus Status, string Message, TimeSpan Duration)
+{
+    /// <summary>The change's detail (a diff for files), when there was one.</summary>
+    public string? Detail { get; init; }
+}
 
 internal enum ConvergeMode
 {

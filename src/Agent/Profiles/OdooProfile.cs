@@ -19,16 +19,6 @@ internal sealed record ProfileEnvironment(HostPaths Paths, ICommandRunner Runner
 /// </summary>
 internal static class OdooProfile
 {
-    private const UnixFileMode Mode0755 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
-
-    private const UnixFileMode Mode0750 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
-        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
-
-    private const UnixFileMode Mode0644 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
-
-    private const UnixFileMode Mode0640 = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead;
-
     public static IReadOnlyList<IResource> Compile(DesiredHost host, ProfileEnvironment env)
     {
         var odoo = host.Odoo;
@@ -49,21 +39,21 @@ internal static class OdooProfile
         var rootOwned = new Ownership("root", layout.Group);
 
         var user = new SystemUserResource(runner, layout.User, layout.Home, layout.Shell);
-        var home = new DirectoryResource(paths, runner, layout.Home, Mode0755, odooOwned) { DependsOn = [user.Id] };
-        var releases = new DirectoryResource(paths, runner, layout.ReleasesDir, Mode0755, odooOwned) { DependsOn = [home.Id] };
-        var dataDir = new DirectoryResource(paths, runner, layout.DataDir, Mode0750, odooOwned) { DependsOn = [user.Id] };
-        var logDir = new DirectoryResource(paths, runner, layout.LogDir, Mode0750, odooOwned) { DependsOn = [user.Id] };
+        var home = new DirectoryResource(paths, runner, layout.Home, FileModes.Mode0755, odooOwned) { DependsOn = [user.Id] };
+        var releases = new DirectoryResource(paths, runner, layout.ReleasesDir, FileModes.Mode0755, odooOwned) { DependsOn = [home.Id] };
+        var dataDir = new DirectoryResource(paths, runner, layout.DataDir, FileModes.Mode0750, odooOwned) { DependsOn = [user.Id] };
+        var logDir = new DirectoryResource(paths, runner, layout.LogDir, FileModes.Mode0750, odooOwned) { DependsOn = [user.Id] };
         var checkout = new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout)
         {
             DependsOn = [releases.Id],
         };
-        var conf = new FileResource(paths, runner, layout.ConfFile, Utf8(OdooConfRenderer.Render(odoo, layout)), Mode0640, rootOwned)
+        var conf = new FileResource(paths, runner, layout.ConfFile, Utf8(OdooConfRenderer.Render(odoo, layout)), FileModes.Mode0640, rootOwned)
         {
             DependsOn = [user.Id],
         };
         var current = new SymlinkResource(paths, layout.CurrentLink, layout.ReleaseDir(release)) { DependsOn = [checkout.Id] };
         var unit = new FileResource(
-            paths, runner, layout.UnitFile, Utf8(OdooUnitRenderer.Render(layout)), Mode0644, new Ownership("root", "root"),
+            paths, runner, layout.UnitFile, Utf8(OdooUnitRenderer.Render(layout)), FileModes.Mode0644, new Ownership("root", "root"),
             new SystemdUnitValidator(runner, layout.UnitName, layout.OdooBin))
         {
             DependsOn = [current.Id],

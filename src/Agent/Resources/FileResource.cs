@@ -18,7 +18,17 @@ internal sealed class FileResource(
     HostPaths paths, ICommandRunner runner, string path, byte[] content, UnixFileMode mode, Ownership? ownership, IFileValidator? validator = null)
     : Resource<FileResource.Observed>
 {
-    internal sealed record Observed(bool Exists, bool IsOtherType, bool ContentMatches, UnixFileMode Mode, Ownership? Ownership) : Observation;
+    internal sealed record Observed(bool Exists, bool IsOtherType, bool ContentMatches, UnixFileMode Mode, Ownership? Ownership) : Observation
+    {
+        /// <summary>The current bytes when they differ from the desired ones (for the diff), else null.</summary>
+        public byte[]? Current { get; init; }
+    }
+
+    /// <summary>
+    /// Applied to both sides before a diff is shown (e.g. blanks admin_passwd); null shows no
+    /// diff at all, for files whose content is secret (private keys).
+    /// </summary>
+    public Func<string, string>? Redact { get; init; } = static text => text;
 
     public override string Id => $"file:{path}";
 
@@ -41,7 +51,8 @@ internal sealed class FileResource(
 
         var current = await File.ReadAllBytesAsync(FullPath, ct);
         var owner = ownership is null ? null : await Ownership.ReadAsync(runner, FullPath, ct);
-        return new Observed(true, false, current.AsSpan().SequenceEqual(content), info.UnixFileMode, owner);
+        var matches = current.AsSpan().SequenceEqual(content);
+        return new Observed(true, false, matches, info.UnixFileMode, owner) { Current = matches ? null : current };
     }
 
     protected override Change? Diff(Observed observed, IReadOnlySet<string> changedDependencies)
@@ -53,7 +64,10 @@ internal sealed class FileResource(
 
         if (!observed.Exists)
         {
-            return new FileChange($"create {path} ({content.Length} bytes, {UnixModes.Format(mode)})", RewriteContent: true);
+            return new FileChange($"create {path} ({content.Length} bytes, {UnixModes.Format(mode)})", RewriteContent: true)
+            {
+                Detail = DiffAgainst([]),
+            };
         }
 
         var differences = new List<string>();
@@ -74,7 +88,10 @@ internal sealed class FileResource(
 
         return differences.Count == 0
             ? null
-            : new FileChange($"update {path}: {string.Join(", ", differences)}", RewriteContent: !observed.ContentMatches);
+            : new FileChange($"update {path}: {string.Join(", ", differences)}", RewriteContent: !observed.ContentMatches)
+            {
+                Detail = observed.Current is { } current ? DiffAgainst(current) : null,
+            };
     }
 
     public override async Task<string?> ApplyAsync(Change change, CancellationToken ct)
@@ -94,6 +111,24 @@ internal sealed class FileResource(
         }
 
         return null;
+    }
+
+    private string? DiffAgainst(byte[] current)
+    {
+        if (Redact is null)
+        {
+            return $"(content of {path} is secret: no diff shown)";
+        }
+
+        var utf8 = new System.Text.UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+        try
+        {
+            return TextDiff.Unified(path, Redact(utf8.GetString(current)), Redact(utf8.GetString(content)));
+        }
+        catch (System.Text.DecoderFallbackException)
+        {
+            return $"(binary content of {path} differs)";
+        }
     }
 
     private async Task PrepareTempAsync(string tempPath, CancellationToken ct)

@@ -5,14 +5,22 @@ namespace OdooFleet.Agent.Resources;
 /// <summary>
 /// A systemd service that is enabled and active. Reloads systemd only when one of
 /// <paramref name="reloadOn"/> changed in this converge, restarts when one of
-/// <paramref name="restartOn"/> did (new release, config or unit).
+/// <paramref name="restartOn"/> did (new release, config or unit), and reloads the service itself
+/// (`systemctl reload`, e.g. nginx after a site changed) when one of
+/// <see cref="ReloadServiceOn"/> did and no restart or start is due anyway.
 /// </summary>
 internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadOnlySet<string> reloadOn, IReadOnlySet<string> restartOn)
     : Resource<ServiceResource.Observed>
 {
     internal sealed record Observed(string Enabled, string Active) : Observation;
 
-    private sealed record ServiceChange(string Description, bool DaemonReload, bool Enable, bool Restart, bool Start) : Change(Description);
+    private sealed record ServiceChange(string Description, bool DaemonReload, bool Enable, bool Restart, bool Start) : Change(Description)
+    {
+        public bool ReloadService { get; init; }
+    }
+
+    /// <summary>Resources whose change needs `systemctl reload` of this service (its own config, read on SIGHUP).</summary>
+    public IReadOnlySet<string> ReloadServiceOn { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
     public override string Id => $"service:{unit}";
 
@@ -38,7 +46,9 @@ internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadO
         var enable = observed.Enabled != "enabled";
         var start = observed.Active != "active";
         var restart = restartBecause.Count > 0 && !start;
-        if (!reload && !enable && !start && !restart)
+        var reloadBecause = changedDependencies.Where(ReloadServiceOn.Contains).Order(StringComparer.Ordinal).ToList();
+        var reloadService = reloadBecause.Count > 0 && !start && !restart;
+        if (!reload && !enable && !start && !restart && !reloadService)
         {
             return null;
         }
@@ -64,7 +74,12 @@ internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadO
             parts.Add($"restart ({string.Join(", ", restartBecause)} changed)");
         }
 
-        return new ServiceChange($"{unit}: {string.Join(", ", parts)}", reload, enable, restart, start);
+        if (reloadService)
+        {
+            parts.Add($"reload ({string.Join(", ", reloadBecause)} changed)");
+        }
+
+        return new ServiceChange($"{unit}: {string.Join(", ", parts)}", reload, enable, restart, start) { ReloadService = reloadService };
     }
 
     public override async Task<string?> ApplyAsync(Change change, CancellationToken ct)
@@ -83,6 +98,10 @@ internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadO
         if (plan.Restart || plan.Start)
         {
             await runner.RunCheckedAsync(Systemctl(plan.Restart ? "restart" : "start", "--", unit), ct);
+        }
+        else if (plan.ReloadService)
+        {
+            await runner.RunCheckedAsync(Systemctl("reload", "--", unit), ct);
         }
 
         return null;

@@ -53,6 +53,7 @@ public sealed class ServiceResourceTests
             restartOn: new HashSet<string> { "file:/etc/systemd/system/odoo.service", "file:/etc/odoo.conf", "symlink:/opt/odoo/current" })
         {
             DependsOn = changed,
+            ReloadServiceOn = new HashSet<string> { "file:/etc/odoo-site.conf" },
         };
         IResource[] resources = [.. changed.Select(id => new ChangedDependency(id)), service];
         var outcome = await new ConvergeEngine(TimeProvider.System, NullLogger<ConvergeEngine>.Instance).RunAsync(resources, ConvergeMode.Apply, Ct);
@@ -80,5 +81,27 @@ public sealed class ServiceResourceTests
     {
         var (_, commands) = await RunAsync("disabled", "inactive", "file:/etc/systemd/system/odoo.service");
         Assert.Equal(["systemctl daemon-reload", "systemctl enable --quiet -- odoo.service", "systemctl start -- odoo.service"], commands);
+    }
+
+    [Fact]
+    public async Task Apply_ReloadableConfigChanged_ReloadsService()
+    {
+        var (result, commands) = await RunAsync("enabled", "active", "file:/etc/odoo-site.conf");
+        Assert.Equal(ResourceStatus.Changed, result.Status);
+        Assert.Equal(["systemctl reload -- odoo.service"], commands);
+    }
+
+    [Fact]
+    public async Task Apply_ReloadableAndRestartingConfigChanged_OnlyRestarts()
+    {
+        var (_, commands) = await RunAsync("enabled", "active", "file:/etc/odoo-site.conf", "file:/etc/odoo.conf");
+        Assert.Equal(["systemctl restart -- odoo.service"], commands);
+    }
+
+    [Fact]
+    public async Task Apply_ReloadableConfigChangedWhileStopped_StartsInsteadOfReload()
+    {
+        var (_, commands) = await RunAsync("enabled", "inactive", "file:/etc/odoo-site.conf");
+        Assert.Equal(["systemctl start -- odoo.service"], commands);
     }
 }

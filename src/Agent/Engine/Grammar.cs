@@ -1,0 +1,61 @@
+using System.Text.RegularExpressions;
+
+namespace OdooFleet.Agent.Engine;
+
+/// <summary>
+/// Strict grammars for every name that ends up in a config file, a path, SQL or a command line
+/// (nginx server_name, odoo.conf, pg_hba, systemd units). A value that fails here never reaches
+/// a renderer; messages say the field, the rule and the fix.
+/// </summary>
+internal static partial class Grammar
+{
+    /// <summary>A DNS name: labels of letters, digits and inner hyphens, 1-63 each, 253 in all, at least two labels; lowercase.</summary>
+    public static bool IsDomain(string value) =>
+        value.Length <= 253 && DomainPattern().IsMatch(value);
+
+    /// <summary>A system user or group name (Debian's NAME_REGEX, no dots).</summary>
+    public static bool IsUnixName(string value) => UnixNamePattern().IsMatch(value);
+
+    /// <summary>A PostgreSQL role, database or setting name we are willing to manage: lowercase identifier.</summary>
+    public static bool IsSqlIdentifier(string value) => SqlIdentifierPattern().IsMatch(value);
+
+    /// <summary>An Odoo database name (what Odoo's db manager accepts, minus the dot): letters, digits, _ and -, starting with a letter or digit, at most 63.</summary>
+    public static bool IsDatabaseName(string value) => DatabaseNamePattern().IsMatch(value);
+
+    /// <summary>A Debian package name (policy 5.6.1), optionally with an architecture qualifier.</summary>
+    public static bool IsPackageName(string value) => PackageNamePattern().IsMatch(value);
+
+    /// <summary>An absolute path without "..", "//", whitespace, control, quote, glob or shell characters.</summary>
+    public static bool IsSafeAbsolutePath(string value) =>
+        value.Length is > 0 and <= 4096 && SafePathPattern().IsMatch(value) && !value.Contains("/../", StringComparison.Ordinal)
+        && !value.EndsWith("/..", StringComparison.Ordinal) && !value.Contains("//", StringComparison.Ordinal)
+        && !value.Contains("/./", StringComparison.Ordinal);
+
+    /// <summary>A single-line value with no control characters (newline, CR, NUL, ...).</summary>
+    public static bool IsSingleLine(string value) => !value.Any(char.IsControl);
+
+    /// <summary>Echoes untrusted input back in a bounded, printable form for error messages.</summary>
+    public static string Printable(string value, int max = 100)
+    {
+        var cleaned = new string(value.Take(max).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        return value.Length > max ? cleaned + "…" : cleaned;
+    }
+
+    [GeneratedRegex(@"^(?=.{1,253}\z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
+    private static partial Regex DomainPattern();
+
+    [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\z")]
+    private static partial Regex UnixNamePattern();
+
+    [GeneratedRegex(@"^[a-z_][a-z0-9_]{0,62}\z")]
+    private static partial Regex SqlIdentifierPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}\z")]
+    private static partial Regex DatabaseNamePattern();
+
+    [GeneratedRegex(@"^[a-z0-9][a-z0-9+.-]{1,99}(:[a-z0-9]{1,16})?\z")]
+    private static partial Regex PackageNamePattern();
+
+    [GeneratedRegex(@"^/[A-Za-z0-9._+@:/-]*\z")]
+    private static partial Regex SafePathPattern();
+}
