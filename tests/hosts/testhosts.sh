@@ -18,6 +18,9 @@
 #   testhosts.sh ip thN | pid thN | list
 #   testhosts.sh git-serve DIR | git-serve --stop
 #
+# Hosts install packages through an apt-cacher-ng on the bridge (started by `up`, cache kept in
+# $OF_CACHE_DIR/apt-cacher-ng so a rerun downloads nothing); their network has no other way out.
+#
 # Environment: OF_CACHE_DIR (/var/cache/odoofleet), OF_STATE_DIR (/var/lib/odoofleet-testhosts),
 #   OF_BOOT_TIMEOUT (120 s), OF_STOP_TIMEOUT (30 s), OF_EXTRA_BIND_RO ("SRC:DST ..."),
 #   OF_DEBIAN_MIRROR (default: first URIs: line of /etc/apt/sources.list.d/debian.sources).
@@ -36,6 +39,7 @@ readonly PREFIX_LEN=24
 readonly CG_SYSTEMD=/sys/fs/cgroup/systemd
 readonly CG_UNIFIED=/sys/fs/cgroup/unified
 readonly GIT_PORT=9418
+readonly APT_PROXY_PORT=3142
 readonly INNER_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { printf 'testhosts: %s\n' "$*" >&2; }
@@ -199,6 +203,9 @@ ensure_overlay() {
     od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$root/etc/machine-id"
     echo >> "$root/etc/machine-id"
   fi
+  # Packages come through the cacher on the bridge; dpkg skips fsync (a test host is disposable).
+  printf 'Acquire::http::Proxy "http://%s:%s";\n' "$BRIDGE_ADDR" "$APT_PROXY_PORT" > "$root/etc/apt/apt.conf.d/01odoofleet-proxy"
+  printf 'force-unsafe-io\n' > "$root/etc/dpkg/dpkg.cfg.d/odoofleet-unsafe-io"
   echo "$h" > "$root/etc/hostname"
   printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' \
     "$(host_ip "$h")" "$h" > "$root/etc/hosts"
@@ -357,6 +364,7 @@ cmd_up() {
   take_lock
   local base; base=$(ensure_base)
   ensure_bridge
+  cacher_start
   local h started=()
   for h in "${hosts[@]}"; do
     if is_running "$h"; then log "$h: already running"; continue; fi
@@ -478,6 +486,7 @@ cmd_down() {
   mapfile -t hosts < <(known_hosts)
   ((${#hosts[@]})) && destroy_hosts "${hosts[@]}"
   git_stop
+  cacher_stop
   if ip link show "$BRIDGE" >/dev/null 2>&1; then log "removing bridge $BRIDGE"; ip link del "$BRIDGE"; fi
   rm -f "$STATE_DIR/.lock"
   rmdir "$STATE_DIR" 2>/dev/null || true
@@ -511,6 +520,42 @@ cmd_list() {
     if is_running "$h"; then st=running; else st=stopped; fi
     printf '%s\t%s\t%s\n' "$h" "$(host_ip "$h")" "$st"
   done < <(known_hosts)
+}
+
+# ---------------------------------------------------------------- apt cache for hosts
+
+cacher_pidfile() { echo "$STATE_DIR/apt-cacher-ng.pid"; }
+
+cacher_running() {
+  local pid; pid=$(cat "$(cacher_pidfile)" 2>/dev/null) || return 1
+  [[ -n $pid && $(cat "/proc/$pid/comm" 2>/dev/null) == apt-cacher-ng ]]
+}
+
+cacher_start() {
+  cacher_running && return 0
+  command -v apt-cacher-ng >/dev/null || die "apt-cacher-ng is not installed (deploy/stack.sh deps installs it)"
+  local conf="$STATE_DIR/apt-cacher-ng" cache="$CACHE_DIR/apt-cacher-ng"
+  mkdir -p "$conf" "$cache"
+  # The stock config remaps the Debian mirror to a name that does not resolve here: no Remap lines.
+  printf '%s\n' "CacheDir: $cache" "LogDir: $conf" "SupportDir: /usr/lib/apt-cacher-ng" \
+    "Port: $APT_PROXY_PORT" "BindAddress: $BRIDGE_ADDR" "PidFile: $(cacher_pidfile)" "ExThreshold: 4" > "$conf/acng.conf"
+  log "starting apt-cacher-ng on $BRIDGE_ADDR:$APT_PROXY_PORT (cache $cache)"
+  apt-cacher-ng -c "$conf" ForeGround=0 8>&- 9>&- >/dev/null 2>&1 || die "apt-cacher-ng failed to start (see $conf)"
+  local t=0
+  until cacher_running && (exec 3<>"/dev/tcp/$BRIDGE_ADDR/$APT_PROXY_PORT") 2>/dev/null; do
+    (( ++t > 50 )) && die "apt-cacher-ng is not listening on $BRIDGE_ADDR:$APT_PROXY_PORT after 5 s"
+    sleep 0.1
+  done
+}
+
+cacher_stop() {
+  local pid t=0
+  if cacher_running; then
+    pid=$(cat "$(cacher_pidfile)")
+    kill -TERM "$pid" 2>/dev/null || true
+    while [[ -d /proc/$pid ]]; do (( ++t > 50 )) && { kill -KILL "$pid" 2>/dev/null || true; break; }; sleep 0.1; done
+  fi
+  rm -f "$(cacher_pidfile)"
 }
 
 git_pidfile() { echo "$STATE_DIR/git-daemon.pid"; }

@@ -14,7 +14,7 @@ internal static class AgentCli
             new("force", TakesValue: false),
         ],
         ["run"] = [new("config", TakesValue: true)],
-        ["converge"] = [new("config", TakesValue: true), new("spec", TakesValue: true)],
+        ["converge"] = [new("config", TakesValue: true), new("spec", TakesValue: true), new("check", TakesValue: false), new("diff", TakesValue: false)],
         ["version"] = [],
     };
 
@@ -28,9 +28,11 @@ internal static class AgentCli
               and writes the agent config (mode 0600). --force replaces an existing enrollment.
           odoofleet-agent run [--config /etc/odoofleet/agent.json]
               Runs the agent service (normally started by systemd: odoofleet-agent.service).
-          odoofleet-agent converge [--config /etc/odoofleet/agent.json] [--spec FILE.json]
+          odoofleet-agent converge [--check] [--diff] [--config /etc/odoofleet/agent.json] [--spec FILE.json]
               Converges this host once to the last fetched spec (/var/lib/odoofleet/spec.json) or to
               FILE.json (a fleet.v1.HostSpec in protobuf JSON) and prints what changed.
+              --check only observes and compares: prints what would change (files as unified diffs,
+              secrets blanked) and touches nothing. --diff also prints diffs when applying.
           odoofleet-agent version
 
         Options may also be written --name=value. Every command accepts --help.
@@ -41,6 +43,7 @@ internal static class AgentCli
           2 usage error                      7 controller rejected the enrollment request
           3 already enrolled (use --force)   8 another converge is running
           4 token refused (invalid, expired or already used)
+          9 --check: changes are pending (the host differs from its spec)
         """;
 
     public static async Task<int> RunAsync(string[] args)

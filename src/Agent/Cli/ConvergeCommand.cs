@@ -8,13 +8,18 @@ using OdooFleet.Agent.Transport;
 
 namespace OdooFleet.Agent.Cli;
 
-/// <summary>`converge`: one local converge of the cached (or given) spec, printed as a table.</summary>
+/// <summary>
+/// `converge`: one local converge of the cached (or given) spec, printed as a table. --check
+/// observes and diffs only (touches nothing) and shows file diffs; --diff shows them when applying too.
+/// </summary>
 internal static class ConvergeCommand
 {
     public static async Task<int> RunAsync(ParsedArgs args, CancellationToken ct)
     {
         var configPath = args.Value("config") ?? AgentConfig.DefaultPath;
         var specPath = args.Value("spec");
+        var mode = args.Flag("check") ? ConvergeMode.Check : ConvergeMode.Apply;
+        var showDiffs = mode == ConvergeMode.Check || args.Flag("diff");
         string stateDirectory = AgentConfig.DefaultStateDirectory;
         string root = "/";
         if (File.Exists(configPath) || specPath is null)
@@ -46,7 +51,7 @@ internal static class ConvergeCommand
         LocalConvergeResult result;
         try
         {
-            result = await converger.RunAsync(host, ConvergeMode.Apply, ct);
+            result = await converger.RunAsync(host, mode, ct);
         }
         catch (ConvergeBusyException e)
         {
@@ -54,15 +59,36 @@ internal static class ConvergeCommand
             return ExitCodes.Busy;
         }
 
-        Console.Write(FormatTable(result.Outcome.Results));
-        Console.WriteLine(
-            $"generation {host.Generation}: {(result.Success ? "ok" : "FAILED")}; running release {result.RunningRelease?.ToString() ?? "none"}");
+        var results = result.Outcome.Results;
+        Console.Write(FormatTable(results));
+        if (showDiffs)
+        {
+            foreach (var detail in results.Where(r => r.Status == ResourceStatus.Changed && r.Detail is not null))
+            {
+                Console.Write(detail.Detail!.EndsWith('\n') ? detail.Detail : detail.Detail + "\n");
+            }
+        }
+
+        var changed = results.Count(r => r.Status == ResourceStatus.Changed);
+        Console.WriteLine(Summary(host.Generation, mode, result, changed));
         if (result.Error is not null)
         {
             await Console.Error.WriteLineAsync($"error: {result.Error}");
         }
 
-        return result.Success ? ExitCodes.Ok : ExitCodes.Failed;
+        return !result.Success ? ExitCodes.Failed
+            : mode == ConvergeMode.Check && changed > 0 ? ExitCodes.ChangesPending
+            : ExitCodes.Ok;
+    }
+
+    public static string Summary(long generation, ConvergeMode mode, LocalConvergeResult result, int changed)
+    {
+        var counts = result.Outcome.Results.GroupBy(r => r.Status).ToDictionary(g => g.Key, g => g.Count());
+        var verb = mode == ConvergeMode.Check ? "would change" : "changed";
+        return $"generation {generation}{(mode == ConvergeMode.Check ? " (check, nothing applied)" : "")}: {(result.Success ? "ok" : "FAILED")}, "
+            + $"{changed} {verb}, {counts.GetValueOrDefault(ResourceStatus.Unchanged)} unchanged, "
+            + $"{counts.GetValueOrDefault(ResourceStatus.Failed)} failed, {counts.GetValueOrDefault(ResourceStatus.Skipped)} skipped; "
+            + $"running release {result.RunningRelease?.ToString() ?? "none"}";
     }
 
     public static string FormatTable(IReadOnlyList<ResourceResult> results)

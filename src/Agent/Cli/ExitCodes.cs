@@ -12,4 +12,5 @@ internal static class ExitCodes
     public const int ConfigInvalid = 6;
     public const int EnrollRejected = 7;
     public const int Busy = 8;
+    public const int ChangesPending = 9;
 }

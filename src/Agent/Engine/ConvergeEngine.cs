@@ -65,6 +65,14 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
         {
             throw;
         }
+        catch (Exception e) when (mode == ConvergeMode.Check && phase == "observe" && changedDependencies.Count > 0)
+        {
+            // Check mode applies nothing, so a resource whose dependency would change first (the
+            // package that provides its program, the directory it lives in) often cannot be observed
+            // yet: that is a pending change, not a failure.
+            var first = changedDependencies.Order(StringComparer.Ordinal).First();
+            return Result(ResourceStatus.Changed, $"would converge after {first} (not observable before it: {FirstLine(e.Message)})");
+        }
         catch (Exception e) when (e is ResourceFailedException or CommandFailedException)
         {
             return Result(ResourceStatus.Failed, e.Message);
@@ -75,6 +83,8 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
             return Result(ResourceStatus.Failed, $"{phase}: {e.GetType().Name}: {e.Message}");
         }
     }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0];
 
     /// <summary>Stable topological order; rejects duplicate ids, unknown dependencies and cycles.</summary>
     public static IReadOnlyList<IResource> Order(IReadOnlyList<IResource> resources)

@@ -7,6 +7,9 @@ internal sealed record LocalConvergeResult(
     long Generation, ConvergeOutcome Outcome, ReleaseRef? RunningRelease, string? Error, DateTimeOffset StartedAt, DateTimeOffset FinishedAt)
 {
     public bool Success => Error is null && Outcome.Success;
+
+    /// <summary>How the profile sized this host (workers, memory limits, PostgreSQL settings), one line per decision.</summary>
+    public IReadOnlyList<string> Explanation { get; init; } = [];
 }
 
 /// <summary>

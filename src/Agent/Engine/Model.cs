@@ -66,7 +66,58 @@ internal sealed record ReleaseRef(string Series, string Commit)
     }
 }
 
-/// <summary>The desired state of this host, as the agent's domain sees it (mapped from HostSpec).</summary>
-internal sealed record DesiredHost(string HostId, long Generation, OdooDesired Odoo);
+/// <summary>The desired state of this host, as the agent's domain sees it (mapped from HostSpec, defaults filled in).</summary>
+internal sealed record DesiredHost(string HostId, long Generation, OdooDesired Odoo)
+{
+    public PostgresDesired Postgres { get; init; } = PostgresDesired.Local;
 
-internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort);
+    public WebDesired Web { get; init; } = WebDesired.Default;
+
+    public SecurityDesired Security { get; init; } = SecurityDesired.Default;
+}
+
+internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)
+{
+    /// <summary>null = computed from cores and RAM.</summary>
+    public int? Workers { get; init; }
+
+    /// <summary>null = computed.</summary>
+    public int? MaxCronThreads { get; init; }
+
+    /// <summary>Extra odoo.conf options an operator set (validated against Odoo 18's options).</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    public string LogLevel { get; init; } = "info";
+
+    public string DbFilter { get; init; } = "^%d$";
+
+    /// <summary>A pbkdf2-sha512 hash from the controller; null = the agent keeps its own.</summary>
+    public string? AdminPasswdHash { get; init; }
+
+    public string? Wheelhouse { get; init; }
+}
+
+/// <summary>Where Odoo's database lives: a local cluster the agent manages (peer auth) or a remote server.</summary>
+internal sealed record PostgresDesired(bool Remote, string? Host, int Port, string User, string? Password, string SslMode)
+{
+    public static readonly PostgresDesired Local = new(false, null, 5432, "odoo", null, "prefer");
+
+    /// <summary>Overrides of the computed settings (local only).</summary>
+    public IReadOnlyDictionary<string, string> Settings { get; init; } = new Dictionary<string, string>(StringComparer.Ordinal);
+}
+
+internal enum TlsMode
+{
+    SelfSigned,
+    Acme,
+}
+
+internal sealed record WebDesired(IReadOnlyList<string> Domains, TlsMode Tls, string? AcmeEmail, bool DatabaseManager)
+{
+    public static readonly WebDesired Default = new([], TlsMode.SelfSigned, null, false);
+}
+
+internal sealed record SecurityDesired(int LoginMaxRetry, TimeSpan LoginFindTime, TimeSpan LoginBanTime, bool UnattendedUpgrades)
+{
+    public static readonly SecurityDesired Default = new(5, TimeSpan.FromMinutes(10), TimeSpan.FromHours(1), true);
+}

@@ -16,6 +16,10 @@ internal static class ProtoMapping
     {
         var odoo = spec.Odoo ?? new Proto.OdooSpec();
         var release = odoo.Release is { } r && (r.Series.Length > 0 || r.Commit.Length > 0) ? new ReleaseRef(r.Series, r.Commit) : null;
+        var pg = spec.Postgres ?? new Proto.PostgresSpec();
+        var web = spec.Web ?? new Proto.WebSpec();
+        var security = spec.Security ?? new Proto.SecuritySpec();
+        var securityDefaults = SecurityDesired.Default;
         return new DesiredHost(
             spec.HostId,
             spec.Generation,
@@ -23,7 +27,33 @@ internal static class ProtoMapping
                 release,
                 odoo.SourceUrl,
                 odoo.HttpPort == 0 ? DefaultHttpPort : odoo.HttpPort,
-                odoo.GeventPort == 0 ? DefaultGeventPort : odoo.GeventPort));
+                odoo.GeventPort == 0 ? DefaultGeventPort : odoo.GeventPort)
+            {
+                Workers = odoo.Workers == 0 ? null : odoo.Workers,
+                MaxCronThreads = odoo.MaxCronThreads == 0 ? null : odoo.MaxCronThreads,
+                Options = new Dictionary<string, string>(odoo.Options, StringComparer.Ordinal),
+                LogLevel = odoo.LogLevel.Length == 0 ? "info" : odoo.LogLevel,
+                DbFilter = odoo.Dbfilter.Length == 0 ? "^%d$" : odoo.Dbfilter,
+                AdminPasswdHash = odoo.AdminPasswdHash.Length == 0 ? null : odoo.AdminPasswdHash,
+                Wheelhouse = odoo.Wheelhouse.Length == 0 ? null : odoo.Wheelhouse,
+            })
+        {
+            Postgres = pg.Remote
+                ? new PostgresDesired(
+                    true, pg.Host, pg.Port == 0 ? 5432 : pg.Port, pg.User.Length == 0 ? "odoo" : pg.User,
+                    pg.Password.Length == 0 ? null : pg.Password, pg.Sslmode.Length == 0 ? "require" : pg.Sslmode)
+                : PostgresDesired.Local with { Settings = new Dictionary<string, string>(pg.Settings, StringComparer.Ordinal) },
+            Web = new WebDesired(
+                [.. web.Domains],
+                web.Tls == Proto.TlsMode.Acme ? TlsMode.Acme : TlsMode.SelfSigned,
+                web.AcmeEmail.Length == 0 ? null : web.AcmeEmail,
+                web.DatabaseManager),
+            Security = new SecurityDesired(
+                security.LoginMaxRetry == 0 ? securityDefaults.LoginMaxRetry : security.LoginMaxRetry,
+                security.LoginFindTimeSeconds == 0 ? securityDefaults.LoginFindTime : TimeSpan.FromSeconds(security.LoginFindTimeSeconds),
+                security.LoginBanSeconds == 0 ? securityDefaults.LoginBanTime : TimeSpan.FromSeconds(security.LoginBanSeconds),
+                !security.UnattendedUpgradesOff),
+        };
     }
 
     public static Proto.OdooRelease? ToProto(this ReleaseRef? release) =>
