@@ -1,5 +1,6 @@
 using OdooFleet.Agent.Engine;
 using OdooFleet.Agent.IO;
+using OdooFleet.Agent.Profiles;
 
 namespace OdooFleet.Agent.Resources;
 
@@ -9,8 +10,22 @@ namespace OdooFleet.Agent.Resources;
 /// anything. No ".previous" copy: in a directory read by a glob (sites-enabled/*) the copy would
 /// be loaded just like the original.
 /// </summary>
-internal sealed class FileAbsentResource(HostPaths paths, string path) : Resource<FileAbsentResource.Observed>
+internal sealed class FileAbsentResource : Resource<FileAbsentResource.Observed>
 {
+    private readonly HostPaths paths;
+    private readonly string path;
+
+    public FileAbsentResource(HostPaths paths, string path)
+    {
+        if (!Grammar.IsSafeAbsolutePath(path) || path.EndsWith('/'))
+        {
+            throw new SpecValidationException(
+                [$"absent.path: '{Grammar.Printable(path)}' must be an absolute path of letters, digits and ._+@:/- without '..', '//' or a trailing '/'; name the one file or symlink to remove"]);
+        }
+
+        (this.paths, this.path) = (paths, path);
+    }
+
     internal enum EntryType
     {
         Absent,

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.Profiles;
 using OdooFleet.Agent.Resources;
 
 namespace OdooFleet.Agent.Tests.Resources;
@@ -115,5 +116,18 @@ public sealed class FileAbsentResourceTests
 
         Assert.StartsWith("would remove symlink /etc/nginx/sites-enabled/default", result.Message, StringComparison.Ordinal);
         Assert.Equal("/etc/nginx/sites-available/default", new FileInfo(link).LinkTarget);
+    }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("relative/default")]
+    [InlineData("/etc/nginx/sites-enabled/../../passwd")]
+    [InlineData("/etc/nginx/sites-enabled/*")]
+    [InlineData("/etc/nginx/sites-enabled/")]
+    [InlineData("/etc/nginx/sites-enabled/default\n")]
+    public void Constructor_UnsafePath_Throws(string path)
+    {
+        var error = Assert.Throws<SpecValidationException>(() => new FileAbsentResource(HostPaths.System, path));
+        Assert.StartsWith("absent.path: ", Assert.Single(error.Errors), StringComparison.Ordinal);
     }
 }
