@@ -13,6 +13,19 @@ internal static partial class Grammar
     public static bool IsDomain(string value) =>
         value.Length <= 253 && DomainPattern().IsMatch(value);
 
+    /// <summary>
+    /// One DNS label (a host name without dots, e.g. the host's own name on a network without DNS):
+    /// letters, digits and inner hyphens, 1-63, lowercase. Only where a spec opts in explicitly.
+    /// </summary>
+    public static bool IsHostLabel(string value) => HostLabelPattern().IsMatch(value);
+
+    /// <summary>An e-mail address for registrations (ACME account): a plain local part and a <see cref="IsDomain"/> domain.</summary>
+    public static bool IsEmailAddress(string value)
+    {
+        var at = value.LastIndexOf('@');
+        return at > 0 && EmailLocalPartPattern().IsMatch(value[..at]) && IsDomain(value[(at + 1)..]);
+    }
+
     /// <summary>A system user or group name (Debian's NAME_REGEX, no dots).</summary>
     public static bool IsUnixName(string value) => UnixNamePattern().IsMatch(value);
 
@@ -43,6 +56,13 @@ internal static partial class Grammar
 
     [GeneratedRegex(@"^(?=.{1,253}\z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
     private static partial Regex DomainPattern();
+
+    [GeneratedRegex(@"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
+    private static partial Regex HostLabelPattern();
+
+    // No leading '-' (a command line would read it as an option) and nothing a shell or config file interprets.
+    [GeneratedRegex(@"^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}\z")]
+    private static partial Regex EmailLocalPartPattern();
 
     [GeneratedRegex(@"^[a-z_][a-z0-9_-]{0,31}\z")]
     private static partial Regex UnixNamePattern();
