@@ -167,12 +167,9 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
             {
                 current = line[..^1];
             }
-            else if (current is not null && line.Trim() is var trimmed && trimmed.StartsWith("Candidate:", StringComparison.Ordinal))
+            else if (current is not null && line.Trim().StartsWith("Candidate:", StringComparison.Ordinal) && !line.TrimEnd().EndsWith("(none)", StringComparison.Ordinal))
             {
-                if (trimmed["Candidate:".Length..].Trim() != "(none)")
-                {
-                    withCandidate.Add(current);
-                }
+                withCandidate.Add(current);
             }
         }
 

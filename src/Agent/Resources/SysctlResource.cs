@@ -55,7 +55,7 @@ internal sealed class SysctlResource : Resource<SysctlResource.Observed>
 
         this.paths = paths;
         this.procSys = procSys;
-        settings = new SortedDictionary<string, string>(spec.Settings.ToDictionary(s => s.Key, s => s.Value, StringComparer.Ordinal), StringComparer.Ordinal);
+        settings = new SortedDictionary<string, string>(spec.Settings.ToDictionary(), StringComparer.Ordinal);
         content = Encoding.UTF8.GetBytes(Render(settings));
     }
 
