@@ -38,6 +38,15 @@ internal static partial class Grammar
     /// <summary>A Debian package name (policy 5.6.1), optionally with an architecture qualifier.</summary>
     public static bool IsPackageName(string value) => PackageNamePattern().IsMatch(value);
 
+    /// <summary>
+    /// A sysctl key in dotted form ("net.core.somaxconn"): lowercase first segment, then segments of
+    /// letters, digits, '_' and '-' (interface names), so "/proc/sys/" + dots-to-slashes is a safe path.
+    /// </summary>
+    public static bool IsSysctlKey(string value) => value.Length <= 200 && SysctlKeyPattern().IsMatch(value);
+
+    /// <summary>A sysctl value: one or more words of letters, digits and ._:,+- separated by single spaces ("4096 131072 6291456").</summary>
+    public static bool IsSysctlValue(string value) => value.Length <= 256 && SysctlValuePattern().IsMatch(value);
+
     /// <summary>An absolute path without "..", "//", whitespace, control, quote, glob or shell characters.</summary>
     public static bool IsSafeAbsolutePath(string value) =>
         value.Length is > 0 and <= 4096 && SafePathPattern().IsMatch(value) && !value.Contains("/../", StringComparison.Ordinal)
@@ -75,6 +84,12 @@ internal static partial class Grammar
 
     [GeneratedRegex(@"^[a-z0-9][a-z0-9+.-]{1,99}(:[a-z0-9]{1,16})?\z")]
     private static partial Regex PackageNamePattern();
+
+    [GeneratedRegex(@"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+){1,15}\z")]
+    private static partial Regex SysctlKeyPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.:,+-]+( [A-Za-z0-9_.:,+-]+)*\z")]
+    private static partial Regex SysctlValuePattern();
 
     [GeneratedRegex(@"^/[A-Za-z0-9._+@:/-]*\z")]
     private static partial Regex SafePathPattern();

@@ -11,6 +11,13 @@ internal static class AtomicFile
 {
     public const string PreviousSuffix = ".previous";
 
+    /// <summary>
+    /// For files in drop-in directories whose reader loads every file it finds: logrotate reads
+    /// "odoo.previous" as a second config (duplicate log entry, both skipped) and apt prints a notice
+    /// for it on every run. Both skip names ending in "~" silently.
+    /// </summary>
+    public const string IgnoredPreviousSuffix = ".previous~";
+
     /// <summary>A random suffix for temp names, so two writers never share one.</summary>
     public static string RandomSuffix() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
 
@@ -20,7 +27,8 @@ internal static class AtomicFile
         UnixFileMode mode,
         CancellationToken ct,
         Func<string, CancellationToken, Task>? prepareTemp = null,
-        bool keepPrevious = false)
+        bool keepPrevious = false,
+        string previousSuffix = PreviousSuffix)
     {
         var directory = Path.GetDirectoryName(Path.GetFullPath(path))
             ?? throw new ArgumentException($"'{path}' has no parent directory", nameof(path));
@@ -49,7 +57,7 @@ internal static class AtomicFile
 
             if (keepPrevious && File.Exists(path))
             {
-                await KeepPreviousAsync(path, ct);
+                await KeepPreviousAsync(path, previousSuffix, ct);
             }
 
             Native.Rename(temp, path);
@@ -62,12 +70,12 @@ internal static class AtomicFile
         }
     }
 
-    /// <summary>Copies the current version to "&lt;path&gt;.previous" (atomically, same mode) for rollback.</summary>
-    private static async Task KeepPreviousAsync(string path, CancellationToken ct)
+    /// <summary>Copies the current version to "&lt;path&gt;&lt;suffix&gt;" (atomically, same mode) for rollback.</summary>
+    private static async Task KeepPreviousAsync(string path, string suffix, CancellationToken ct)
     {
         var bytes = await File.ReadAllBytesAsync(path, ct);
         var mode = File.GetUnixFileMode(path);
-        await WriteAsync(path + PreviousSuffix, bytes, mode, ct);
+        await WriteAsync(path + suffix, bytes, mode, ct);
     }
 
     public static void TryDelete(string path)

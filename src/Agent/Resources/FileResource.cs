@@ -30,6 +30,12 @@ internal sealed class FileResource(
     /// </summary>
     public Func<string, string>? Redact { get; init; } = static text => text;
 
+    /// <summary>
+    /// Suffix of the copy kept for rollback; <see cref="AtomicFile.IgnoredPreviousSuffix"/> for files in
+    /// directories such as /etc/logrotate.d and /etc/apt/apt.conf.d, whose readers would load ".previous" too.
+    /// </summary>
+    public string PreviousSuffix { get; init; } = AtomicFile.PreviousSuffix;
+
     public override string Id => $"file:{path}";
 
     public override string Kind => "file";
@@ -99,11 +105,11 @@ internal sealed class FileResource(
         var rewrite = change is FileChange { RewriteContent: true };
         if (rewrite)
         {
-            await AtomicFile.WriteAsync(FullPath, content, mode, ct, PrepareTempAsync, keepPrevious: true);
+            await AtomicFile.WriteAsync(FullPath, content, mode, ct, PrepareTempAsync, keepPrevious: true, PreviousSuffix);
             return null;
         }
 
-        // Content is right: fixing metadata in place keeps ".previous" meaningful.
+        // Content is right: fixing metadata in place keeps the previous copy meaningful.
         File.SetUnixFileMode(FullPath, mode);
         if (ownership is not null)
         {

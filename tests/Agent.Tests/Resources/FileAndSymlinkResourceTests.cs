@@ -56,6 +56,24 @@ public sealed class FileAndSymlinkResourceTests
     }
 
     [Fact]
+    public async Task ApplyAsync_IgnoredPreviousSuffix_KeepsPreviousUnderThatName()
+    {
+        using var root = new TempDirectory();
+        Directory.CreateDirectory(root.Combine("etc"));
+        var paths = new HostPaths(root.Path);
+        FileResource Conf(string content) => new(paths, new ProcessCommandRunner(), "/etc/odoo.conf", Encoding.UTF8.GetBytes(content), Mode0640, ownership: null)
+        {
+            PreviousSuffix = OdooFleet.Agent.IO.AtomicFile.IgnoredPreviousSuffix,
+        };
+        await NewEngine().RunAsync([Conf("old\n")], ConvergeMode.Apply, Ct);
+
+        await NewEngine().RunAsync([Conf("new\n")], ConvergeMode.Apply, Ct);
+
+        Assert.Equal("old\n", await File.ReadAllTextAsync(root.Combine("etc", "odoo.conf.previous~"), Ct));
+        Assert.Equal(["odoo.conf", "odoo.conf.previous~"], Directory.GetFiles(root.Combine("etc")).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
     public async Task ApplyAsync_OnlyModeDrifted_FixesModeWithoutRewriting()
     {
         using var root = new TempDirectory();
