@@ -1,48 +1,63 @@
 using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.Profiles;
 
 namespace OdooFleet.Agent.Resources;
 
 /// <summary>
-/// Checks a new odoo.conf the way Odoo reads it: Python's configparser.RawConfigParser (Odoo's
-/// tools/config.py), run by the host's python3 on the temp file. It must parse, have an [options]
-/// section, and hold only keys from <paramref name="knownOptions"/> (Odoo ignores unknown keys
-/// silently, so a typo would look applied and do nothing).
+/// Checks a rendered odoo.conf with the reader Odoo 18 itself uses, Python's configparser.RawConfigParser
+/// (strict: a duplicate key or a stray line fails), and Python's re for the dbfilter, whose syntax differs
+/// from .NET's in places. Also insists on a single [options] section, only Odoo 18 options and a valid
+/// log_level. Messages never echo values: the file holds secrets.
 /// </summary>
-internal sealed class OdooConfValidator(ICommandRunner runner, IReadOnlySet<string> knownOptions) : IFileValidator
+internal sealed class OdooConfValidator(ICommandRunner runner, string python = "/usr/bin/python3") : IFileValidator
 {
-    // Prints one key per line; a parse error exits 1 with Python's message.
     private const string Script = """
-        import configparser, sys
-        p = configparser.RawConfigParser()
+        import configparser, re, sys
+        path, known, levels = sys.argv[1], set(sys.argv[2].split(',')), set(sys.argv[3].split(','))
+        parser = configparser.RawConfigParser()
         try:
-            with open(sys.argv[1], encoding="utf-8") as f:
-                p.read_file(f)
-        except (OSError, configparser.Error, UnicodeDecodeError) as e:
-            print(str(e).replace("\n", " "), file=sys.stderr)
-            sys.exit(1)
-        if not p.has_section("options"):
-            print("no [options] section", file=sys.stderr)
-            sys.exit(1)
-        for k in p.options("options"):
-            print(k)
+            with open(path, encoding='utf-8') as f:
+                parser.read_file(f)
+        except configparser.DuplicateOptionError as e:
+            sys.exit("option '%s' appears twice (line %s)" % (e.option, e.lineno))
+        except configparser.DuplicateSectionError as e:
+            sys.exit("section [%s] appears twice (line %s)" % (e.section, e.lineno))
+        except configparser.MissingSectionHeaderError as e:
+            sys.exit('line %s comes before the [options] section' % e.lineno)
+        except configparser.ParsingError as e:
+            sys.exit('line(s) %s are not "key = value"' % ', '.join(str(n) for n, _ in e.errors))
+        except (configparser.Error, UnicodeDecodeError, OSError) as e:
+            sys.exit('cannot read the file: %s' % type(e).__name__)
+        problems = []
+        if parser.sections() != ['options']:
+            problems.append('sections %s, expected only [options]' % parser.sections())
+        options = dict(parser.items('options')) if parser.has_section('options') else {}
+        problems += ["'%s' is not an Odoo 18 option" % key for key in sorted(options) if key not in known]
+        if 'log_level' in options and options['log_level'] not in levels:
+            problems.append('log_level is not an Odoo 18 level')
+        if 'dbfilter' in options:
+            try:
+                re.compile(options['dbfilter'].replace('%h', re.escape('host.example.com')).replace('%d', 'host'))
+            except re.error as e:
+                problems.append("dbfilter does not compile with Python's re: %s" % e)
+        if problems:
+            sys.exit('; '.join(problems))
         """;
 
     public async Task ValidateAsync(string tempPath, CancellationToken ct)
     {
-        var spec = new CommandSpec("python3", ["-I", "-c", Script, tempPath]) { Timeout = TimeSpan.FromSeconds(30) };
+        var spec = new CommandSpec(
+            python,
+            ["-I", "-B", "-", tempPath, string.Join(',', OdooConfRenderer.KnownOptions.Order(StringComparer.Ordinal)), string.Join(',', OdooConfRenderer.LogLevels)])
+        {
+            StandardInput = Script,
+            Timeout = TimeSpan.FromSeconds(30),
+        };
         var result = await runner.RunAsync(spec, ct);
         if (!result.Succeeded)
         {
-            throw new ResourceFailedException(
-                $"the new odoo.conf does not parse as Odoo reads it (the old file is kept): {(result.TimedOut ? "python3 timed out" : result.Stderr.Trim())}");
-        }
-
-        var unknown = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Where(key => !knownOptions.Contains(key)).ToList();
-        if (unknown.Count > 0)
-        {
-            throw new ResourceFailedException(
-                $"the new odoo.conf has keys Odoo 18 does not know: {string.Join(", ", unknown)} (the old file is kept); remove them from the host's options");
+            var why = result.TimedOut || result.Stderr.Trim().Length == 0 ? result.Describe(spec) : result.Stderr.Trim();
+            throw new ResourceFailedException($"odoo.conf check with {python} failed (the old file is kept): {why}");
         }
     }
 }
