@@ -81,14 +81,19 @@ internal sealed record TuningPlan
 /// <summary>
 /// Odoo and PostgreSQL tuning as a pure function of host facts (SEED-ERRATA #6, #7, #8). The rules:
 /// <list type="bullet">
-/// <item>OS reserve = max(512 MiB, 10 % of RAM): kernel, page cache floor, nginx, the agent and Odoo's prefork master.</item>
+/// <item>OS reserve = max(400 MiB, 10 % of RAM): kernel, page cache floor, nginx, the agent and Odoo's prefork master
+///   (400, not 512: a "2 GB" VM reports about 1.9 GiB of MemTotal and must still fit one worker with a local PostgreSQL).</item>
 /// <item>PostgreSQL budget = max(256 MiB, 25 % of RAM) when PostgreSQL is local, else 0 and no PostgreSQL settings.</item>
 /// <item>Odoo budget = RAM - OS reserve - PostgreSQL budget; one Odoo process is estimated at
 ///   0.8 × 150 MiB + 0.2 × 1024 MiB ≈ 325 MiB (Odoo's deployment docs: 80 % light requests, 20 % heavy).</item>
 /// <item>max_cron_threads = 1 on ≤ 2 cores, else 2 (lowered to 1 if only then one HTTP worker fits); workers =
 ///   min(2 × cores + 1, floor(Odoo budget / 325 MiB) - cron - 1 gevent). Fewer than one worker: the host is too small.</item>
-/// <item>limit_memory_hard = min(2560 MiB, Odoo budget / (workers + cron + 1)), soft = min(2048 MiB, 80 % of hard),
-///   the same for the gevent process: the processes can never together exceed the Odoo budget.</item>
+/// <item>RAM is sized by the average: (workers + cron + 1) × 325 MiB ≤ Odoo budget, so the expected resident memory
+///   never exceeds RAM. limit_memory_hard = clamp(Odoo budget / (workers + cron + 1), 1024 MiB, 2560 MiB),
+///   soft = min(2048 MiB, 80 % of hard), the same for the gevent process. Odoo compares these limits with a
+///   process's virtual size (VMS, RLIMIT_AS for hard), and a Python Odoo worker maps ~0.5 GiB before its
+///   first request: a share below 1 GiB (small hosts) would kill workers on start, so the caps are floored
+///   there while the worker count stays within RAM (SEED-ERRATA #7 taken as "size by RAM", not "cap below VMS").</item>
 /// <item>PostgreSQL: shared_buffers = min(8 GiB, budget / 2), effective_cache_size = 50 % of RAM,
 ///   maintenance_work_mem = clamp(RAM / 32, 64 MB, 1 GB), max_connections = max(100, Odoo's connections + 20),
 ///   work_mem = clamp((budget - shared_buffers) / max_connections, 4 MB, 64 MB).</item>
@@ -100,7 +105,7 @@ internal static class Tuning
     public const long MiB = 1L << 20;
     public const long GiB = 1L << 30;
 
-    public const long OsReserveMin = 512 * MiB;
+    public const long OsReserveMin = 400 * MiB;
     public const long PostgresBudgetMin = 256 * MiB;
 
     /// <summary>0.8 × 150 MiB + 0.2 × 1024 MiB = 324.8 MiB, rounded up.</summary>
@@ -109,6 +114,9 @@ internal static class Tuning
     /// <summary>Odoo 18's own defaults for limit_memory_hard / limit_memory_soft: a cap, never exceeded.</summary>
     public const long LimitMemoryHardCap = 2560 * MiB;
     public const long LimitMemorySoftCap = 2048 * MiB;
+
+    /// <summary>The lowest hard cap that leaves a Python Odoo worker room for its own virtual size and one heavy request.</summary>
+    public const long LimitMemoryHardFloor = 1024 * MiB;
 
     public const int LimitTimeCpu = 60;
     public const int LimitTimeReal = 120;
@@ -159,7 +167,7 @@ internal static class Tuning
         };
 
         var os = OsReserve(ram);
-        why.Add($"OS reserve = max(512 MiB, 10% of {M(ram)} MiB = {M(ram / 10)} MiB) = {M(os)} MiB");
+        why.Add($"OS reserve = max(400 MiB, 10% of {M(ram)} MiB = {M(ram / 10)} MiB) = {M(os)} MiB");
         var pg = PostgresBudget(ram, input.LocalPostgres);
         why.Add(input.LocalPostgres
             ? $"PostgreSQL budget = max(256 MiB, 25% of {M(ram)} MiB = {M(ram / 4)} MiB) = {M(pg)} MiB"
@@ -220,11 +228,12 @@ internal static class Tuning
         }
 
         var processCount = workers + cron + 1;
-        var hard = Math.Min(LimitMemoryHardCap, FloorMiB(odoo / processCount));
-        why.Add($"limit_memory_hard = min(2560 MiB, floor({M(odoo)} MiB / ({workers} + {cron} + 1))) = {M(hard)} MiB (also limit_memory_hard_gevent)");
+        var hard = Math.Clamp(FloorMiB(odoo / processCount), LimitMemoryHardFloor, LimitMemoryHardCap);
+        why.Add($"limit_memory_hard = clamp(floor({M(odoo)} MiB / ({workers} + {cron} + 1)) = {M(odoo / processCount)} MiB, 1024 MiB, 2560 MiB) = {M(hard)} MiB "
+            + "(also limit_memory_hard_gevent; a virtual-size cap: floored so a worker can start and serve a heavy request)");
         var soft = Math.Min(LimitMemorySoftCap, FloorMiB(hard / 10 * 8));
-        why.Add($"limit_memory_soft = min(2048 MiB, 80% of {M(hard)} MiB) = {M(soft)} MiB (also limit_memory_soft_gevent)");
-        why.Add($"check: {M(os)} + {M(pg)} + {processCount} × {M(hard)} = {M(os + pg + (processCount * hard))} MiB ≤ {M(ram)} MiB RAM");
+        why.Add($"limit_memory_soft = min(2048 MiB, 80% of {M(hard)} MiB) = {M(soft)} MiB (also limit_memory_soft_gevent; a worker above it is recycled after its request)");
+        why.Add($"check: {M(os)} + {M(pg)} + {processCount} × 325 MiB expected = {M(os + pg + (processCount * ProcessEstimateBytes))} MiB ≤ {M(ram)} MiB RAM");
         why.Add($"limit_time_cpu = {LimitTimeCpu} s, limit_time_real = {LimitTimeReal} s, limit_time_real_cron = {LimitTimeRealCron} "
             + $"(Odoo 18 default: use limit_time_real), limit_request = {LimitRequest} (Odoo 18 default)");
         var connections = processCount * DbMaxConn;

@@ -80,7 +80,12 @@ public sealed class TuningTests
             Assert.True(plan.Workers >= 1, context);
             Assert.True(plan.MaxCronThreads >= 1, context);
             Assert.True(plan.Workers <= (2 * cores) + 1, context);
-            Assert.True(plan.OsReserveBytes + plan.PostgresBudgetBytes + (plan.OdooProcesses * plan.LimitMemoryHard) <= ram, context);
+            Assert.True(plan.OsReserveBytes + plan.PostgresBudgetBytes + (plan.OdooProcesses * Tuning.ProcessEstimateBytes) <= ram, context);
+            Assert.True(plan.LimitMemoryHard >= Tuning.LimitMemoryHardFloor, context);
+            Assert.True(
+                plan.LimitMemoryHard == Tuning.LimitMemoryHardFloor || plan.LimitMemoryHard == Tuning.LimitMemoryHardCap
+                || plan.OsReserveBytes + plan.PostgresBudgetBytes + (plan.OdooProcesses * plan.LimitMemoryHard) <= ram,
+                context);
             Assert.True(plan.OdooProcesses * Tuning.ProcessEstimateBytes <= plan.OdooBudgetBytes, context);
             Assert.True(plan.LimitMemoryHard <= Tuning.LimitMemoryHardCap, context);
             Assert.True(plan.LimitMemorySoft <= Tuning.LimitMemorySoftCap && plan.LimitMemorySoft * 10 <= plan.LimitMemoryHard * 8, context);
