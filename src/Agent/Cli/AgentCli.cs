@@ -15,6 +15,15 @@ internal static class AgentCli
         ],
         ["run"] = [new("config", TakesValue: true)],
         ["converge"] = [new("config", TakesValue: true), new("spec", TakesValue: true), new("check", TakesValue: false), new("diff", TakesValue: false)],
+        ["render"] =
+        [
+            new("out", TakesValue: true),
+            new("spec", TakesValue: true),
+            new("cores", TakesValue: true),
+            new("memory", TakesValue: true),
+            new("domain", TakesValue: true, Repeatable: true),
+            new("os", TakesValue: true),
+        ],
         ["version"] = [],
     };
 
@@ -33,6 +42,12 @@ internal static class AgentCli
               FILE.json (a fleet.v1.HostSpec in protobuf JSON) and prints what changed.
               --check only observes and compares: prints what would change (files as unified diffs,
               secrets blanked) and touches nothing. --diff also prints diffs when applying.
+          odoofleet-agent render --out DIR [--spec FILE.json] [--cores N] [--memory SIZE] [--domain NAME ...] [--os ID:VERSION]
+              Writes every file the Odoo 18 profile would manage under DIR at its absolute path (DIR/etc/odoo.conf,
+              DIR/etc/nginx/sites-available/odoo, ...), secrets blanked, and prints how it sized the host
+              (workers, memory limits, PostgreSQL settings). Uses this machine's facts unless --cores/--memory/--os
+              say otherwise, and the cached or given spec. Touches nothing outside DIR.
+              Example: odoofleet-agent render --out /tmp/plan --cores 4 --memory 8G --domain erp.example.com
           odoofleet-agent version
 
         Options may also be written --name=value. Every command accepts --help.
@@ -79,6 +94,7 @@ internal static class AgentCli
                 "enroll" => await EnrollCommand.RunAsync(parsed, cts.Token),
                 "run" => await RunCommand.RunAsync(parsed),
                 "converge" => await ConvergeCommand.RunAsync(parsed, cts.Token),
+                "render" => await RenderCommand.RunAsync(parsed, cts.Token),
                 _ => PrintVersion(),
             };
         }

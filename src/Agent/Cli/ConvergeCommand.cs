@@ -41,7 +41,10 @@ internal static class ConvergeCommand
         }
 
         using var http = new HttpClient();
-        var environment = new ProfileEnvironment(new HostPaths(root), new ProcessCommandRunner(), http, TimeProvider.System);
+        var environment = new ProfileEnvironment(new HostPaths(root), new ProcessCommandRunner(), http, TimeProvider.System, Facts.FactCollector.ProfileFacts)
+        {
+            StateDirectory = stateDirectory,
+        };
         var converger = new LocalConverger(
             environment,
             new ConvergeEngine(TimeProvider.System, NullLogger<ConvergeEngine>.Instance),
@@ -60,6 +63,14 @@ internal static class ConvergeCommand
         }
 
         var results = result.Outcome.Results;
+        if (mode == ConvergeMode.Check)
+        {
+            foreach (var line in result.Explanation)
+            {
+                Console.WriteLine("# " + line);
+            }
+        }
+
         Console.Write(FormatTable(results));
         if (showDiffs)
         {

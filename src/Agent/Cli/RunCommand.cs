@@ -42,7 +42,11 @@ internal static class RunCommand
         services.AddSingleton<ICommandRunner, ProcessCommandRunner>();
         services.AddSingleton(new HttpClient());
         services.AddSingleton(sp => new ProfileEnvironment(
-            sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<HttpClient>(), TimeProvider.System));
+            sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<HttpClient>(), TimeProvider.System,
+            Facts.FactCollector.ProfileFacts)
+        {
+            StateDirectory = config.StateDirectory,
+        });
         services.AddSingleton<ConvergeEngine>();
         services.AddSingleton(sp => new LocalConverger(
             sp.GetRequiredService<ProfileEnvironment>(),

@@ -25,10 +25,13 @@ internal sealed class LocalConverger(ProfileEnvironment environment, ConvergeEng
             ?? throw new ConvergeBusyException($"another converge holds {lockPath} (the agent service or a manual `odoofleet-agent converge`); try again when it is done");
         ConvergeOutcome outcome;
         string? error = null;
+        IReadOnlyList<string> explanation = [];
         try
         {
-            var resources = OdooProfile.Compile(host, environment);
-            outcome = await engine.RunAsync(resources, mode, ct);
+            // Everything is rendered and validated here, before anything is touched.
+            var profile = OdooProfile.Compile(host, environment, persistSecrets: mode == ConvergeMode.Apply);
+            explanation = profile.Explanation;
+            outcome = await engine.RunAsync(profile.Resources, mode, ct);
         }
         catch (Exception e) when (e is SpecValidationException or InvalidOperationException)
         {
@@ -38,7 +41,10 @@ internal sealed class LocalConverger(ProfileEnvironment environment, ConvergeEng
         }
 
         return new LocalConvergeResult(
-            host.Generation, outcome, OdooProfile.RunningRelease(environment.Paths, environment.Layout), error ?? outcome.Error, started, time.GetUtcNow());
+            host.Generation, outcome, OdooProfile.RunningRelease(environment.Paths, environment.Layout), error ?? outcome.Error, started, time.GetUtcNow())
+        {
+            Explanation = explanation,
+        };
     }
 }
 

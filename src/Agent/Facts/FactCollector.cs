@@ -38,6 +38,13 @@ internal static class FactCollector
             MetricsSampler.ReadOrEmpty("/etc/machine-id").Trim());
     }
 
+    /// <summary>What the Odoo profile sizes and selects by, from this machine.</summary>
+    public static Profiles.ProfileFacts ProfileFacts()
+    {
+        var facts = Collect();
+        return new Profiles.ProfileFacts(facts.Hostname, facts.CpuCores, facts.MemoryBytes, facts.OsId, facts.OsVersion);
+    }
+
     /// <summary>KEY=value pairs of os-release(5), quotes removed.</summary>
     public static Dictionary<string, string> ParseOsRelease(string text)
     {

@@ -13,7 +13,8 @@ internal abstract record OdooDatabase;
 internal sealed record LocalPeerDatabase(string User) : OdooDatabase;
 
 /// <summary>A remote PostgreSQL over TCP with a password and an sslmode.</summary>
-internal sealed record RemoteDatabase(string Host, int Port, string User, string Password, string SslMode) : OdooDatabase
+/// <summary>A remote PostgreSQL; a null password means none in odoo.conf (client certificate or ~/.pgpass auth).</summary>
+internal sealed record RemoteDatabase(string Host, int Port, string User, string? Password, string SslMode) : OdooDatabase
 {
     /// <summary>The password never reaches logs or exception messages.</summary>
     public override string ToString() => $"RemoteDatabase {{ Host = {Host}, Port = {Port}, User = {User}, SslMode = {SslMode} }}";
@@ -289,30 +290,6 @@ internal static partial class OdooConfRenderer
         return string.Join('\n', lines);
     }
 
-    /// <summary>Renders the pre-tuning config (ports, layout, local peer) that the profile writes until it passes a full <see cref="OdooConfInput"/>.</summary>
-    public static string Render(OdooDesired odoo, OdooLayout layout)
-    {
-        // Order is fixed so the bytes (and thus drift detection) are stable.
-        (string Key, string Value)[] options =
-        [
-            ("http_interface", "127.0.0.1"),
-            ("http_port", odoo.HttpPort.ToString(CultureInfo.InvariantCulture)),
-            ("gevent_port", odoo.GeventPort.ToString(CultureInfo.InvariantCulture)),
-            ("proxy_mode", "True"),
-            ("data_dir", layout.DataDir),
-            ("logfile", layout.LogFile),
-            ("list_db", "False"),
-            ("without_demo", "all"),
-            ("db_host", "False"),
-            ("db_user", layout.User),
-        ];
-
-        var text = new StringBuilder();
-        text.Append(Header).Append('\n').Append("[options]\n");
-        Append(text, options.Select(option => new KeyValuePair<string, string>(option.Key, option.Value)));
-        return text.ToString();
-    }
-
     private static void Append(StringBuilder text, IEnumerable<KeyValuePair<string, string>> options)
     {
         foreach (var (key, value) in options)
@@ -336,7 +313,7 @@ internal static partial class OdooConfRenderer
             new("db_host", remote.Host),
             new("db_port", Text(remote.Port)),
             new("db_user", remote.User),
-            new("db_password", remote.Password),
+            new("db_password", remote.Password ?? "False"),
             new("db_sslmode", remote.SslMode),
         ],
         _ => throw new InvalidOperationException($"odoo.database: unknown topology {database.GetType().Name}"),
@@ -370,7 +347,7 @@ internal static partial class OdooConfRenderer
                     yield return $"odoo.database.user: '{Grammar.Printable(remote.User)}' is not a PostgreSQL role name the profile manages (^[a-z_][a-z0-9_]{{0,62}}$); fix the role";
                 }
 
-                if (CheckPassword(remote.Password) is { } passwordError)
+                if (remote.Password is { } password && CheckPassword(password) is { } passwordError)
                 {
                     yield return passwordError;
                 }

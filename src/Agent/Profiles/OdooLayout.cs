@@ -21,5 +21,11 @@ internal sealed record OdooLayout
 
     public string OdooBin => $"{CurrentLink}/odoo-bin";
 
+    /// <summary>The interpreter of the current release's own venv (VenvResource builds it inside the release).</summary>
+    public string Python => $"{CurrentLink}/.venv/bin/python";
+
+    /// <summary>Odoo's two addons directories, through `current` so a release switch does not change odoo.conf.</summary>
+    public IReadOnlyList<string> AddonsPaths => [$"{CurrentLink}/odoo/addons", $"{CurrentLink}/addons"];
+
     public string ReleaseDir(Engine.ReleaseRef release) => $"{ReleasesDir}/{release.DirectoryName}";
 }

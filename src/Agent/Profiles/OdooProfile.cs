@@ -1,77 +1,199 @@
 using System.Text;
 using OdooFleet.Agent.Engine;
+using OdooFleet.Agent.IO;
 using OdooFleet.Agent.Resources;
 
 namespace OdooFleet.Agent.Profiles;
 
-/// <summary>What the profile needs besides the spec: where, how to run programs, how to wait.</summary>
-internal sealed record ProfileEnvironment(HostPaths Paths, ICommandRunner Runner, HttpClient Http, TimeProvider Time)
+/// <summary>What the profile needs to know about the machine (collected facts, or given to `render`).</summary>
+internal sealed record ProfileFacts(string Hostname, int CpuCores, long MemoryBytes, string OsId, string OsVersion);
+
+/// <summary>What the profile needs besides the spec: where, how to run programs, how to wait, what the host is.</summary>
+internal sealed record ProfileEnvironment(HostPaths Paths, ICommandRunner Runner, HttpClient Http, TimeProvider Time, Func<ProfileFacts> Facts)
 {
     public OdooLayout Layout { get; init; } = OdooLayout.Default;
     public TimeSpan HealthDeadline { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan GitTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Where the agent keeps its own state (the admin password hash it made).</summary>
+    public string StateDirectory { get; init; } = Configuration.AgentConfig.DefaultStateDirectory;
 }
 
+/// <summary>One file the profile manages, as `render` writes it for review (secret values blanked).</summary>
+internal sealed record ManagedFile(string Path, string Content, UnixFileMode Mode);
+
+/// <summary>The resource graph for one converge, the sizing arithmetic, and the files it would write.</summary>
+internal sealed record CompiledProfile(IReadOnlyList<IResource> Resources, IReadOnlyList<string> Explanation, IReadOnlyList<ManagedFile> Files);
+
 /// <summary>
-/// The Odoo 18 host profile: compiles a desired host into the resource graph the engine runs.
-/// A host without a release (no rollout yet) has nothing to converge.
+/// The Odoo 18 host profile: the seed guides' production procedure, corrected by SEED-ERRATA,
+/// compiled from the host's facts and its HostSpec into typed resources. Everything is rendered
+/// and validated here, before the engine touches anything: one bad value refuses the whole spec.
+/// Without a release (before the first rollout) the host still converges to the baseline:
+/// packages, PostgreSQL, nginx with TLS, firewall, fail2ban, log rotation, security upgrades.
 /// </summary>
 internal static class OdooProfile
 {
-    public static IReadOnlyList<IResource> Compile(DesiredHost host, ProfileEnvironment env)
+    public const string TlsDirectory = "/etc/ssl/odoofleet";
+    public const string AcmeWebroot = "/var/www/odoofleet-acme";
+    public const string SysctlPath = "/etc/sysctl.d/60-odoofleet.conf";
+
+    /// <summary>What Odoo's Python requirements need to build from source when no wheelhouse is given (seed guide).</summary>
+    private static readonly string[] BuildDependencies =
+    [
+        "build-essential", "python3-dev", "libxml2-dev", "libxslt1-dev", "libldap2-dev", "libsasl2-dev",
+        "libssl-dev", "libjpeg-dev", "libpq-dev", "zlib1g-dev", "libffi-dev",
+    ];
+
+    public static CompiledProfile Compile(DesiredHost host, ProfileEnvironment env, bool persistSecrets)
     {
         var odoo = host.Odoo;
-        var errors = SpecValidator.Validate(odoo);
+        var errors = SpecValidator.Validate(odoo).ToList();
+        errors.AddRange(SpecValidator.Validate(host.Postgres, host.Web, host.Security));
         if (errors.Count > 0)
         {
             throw new SpecValidationException(errors);
         }
 
-        if (odoo.Release is not { } release)
+        var facts = env.Facts();
+        var os = OsProfile.Resolve(facts.OsId, facts.OsVersion);
+        var local = !host.Postgres.Remote;
+        var tuning = Tuning.Compute(new TuningInput(facts.CpuCores, facts.MemoryBytes, local)
         {
-            return [];
-        }
-
+            Workers = odoo.Workers,
+            MaxCronThreads = odoo.MaxCronThreads,
+        });
+        var explanation = new List<string>(tuning.Explanation);
+        var builder = new Builder(env);
         var layout = env.Layout;
         var (paths, runner) = (env.Paths, env.Runner);
+        var rootOwned = new Ownership("root", "root");
         var odooOwned = new Ownership(layout.User, layout.Group);
-        var rootOwned = new Ownership("root", layout.Group);
 
-        var user = new SystemUserResource(runner, layout.User, layout.Home, layout.Shell);
-        var home = new DirectoryResource(paths, runner, layout.Home, FileModes.Mode0755, odooOwned) { DependsOn = [user.Id] };
-        var releases = new DirectoryResource(paths, runner, layout.ReleasesDir, FileModes.Mode0755, odooOwned) { DependsOn = [home.Id] };
-        var dataDir = new DirectoryResource(paths, runner, layout.DataDir, FileModes.Mode0750, odooOwned) { DependsOn = [user.Id] };
-        var logDir = new DirectoryResource(paths, runner, layout.LogDir, FileModes.Mode0750, odooOwned) { DependsOn = [user.Id] };
-        var checkout = new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout)
+        // Packages. On Ubuntu 22.04 PostgreSQL comes from PGDG, whose key postgresql-common ships.
+        var packageDependencies = new List<string>();
+        if (local && os.PostgresFromPgdg)
         {
-            DependsOn = [releases.Id],
-        };
-        var conf = new FileResource(paths, runner, layout.ConfFile, Utf8(OdooConfRenderer.Render(odoo, layout)), FileModes.Mode0640, rootOwned)
-        {
-            DependsOn = [user.Id],
-        };
-        var current = new SymlinkResource(paths, layout.CurrentLink, layout.ReleaseDir(release)) { DependsOn = [checkout.Id] };
-        var unit = new FileResource(
-            paths, runner, layout.UnitFile, Utf8(OdooUnitRenderer.Render(layout)), FileModes.Mode0644, new Ownership("root", "root"),
-            new SystemdUnitValidator(runner, layout.UnitName, layout.OdooBin))
-        {
-            DependsOn = [current.Id],
-        };
-        var service = new ServiceResource(
-            runner, layout.UnitName,
-            reloadOn: new HashSet<string>(StringComparer.Ordinal) { unit.Id },
-            restartOn: new HashSet<string>(StringComparer.Ordinal) { current.Id, conf.Id, unit.Id })
-        {
-            DependsOn = [current.Id, conf.Id, unit.Id, dataDir.Id, logDir.Id],
-        };
-        var health = new HealthCheckResource(
-            env.Http, env.Time, "odoo", new Uri($"http://127.0.0.1:{odoo.HttpPort}/web/health"), env.HealthDeadline, env.HealthInterval)
-        {
-            DependsOn = [service.Id],
-        };
+            var keyPackages = builder.Add(new AptPackagesResource(runner, new AptPackagesSpec("pgdg-key", ["postgresql-common", "ca-certificates"])));
+            packageDependencies.Add(builder.File(OsProfile.PgdgSourceFile, os.PgdgSource, FileModes.Mode0644, rootOwned, deps: [keyPackages]));
+        }
 
-        return [user, home, releases, dataDir, logDir, checkout, conf, current, unit, service, health];
+        var packages = builder.Add(new AptPackagesResource(runner, new AptPackagesSpec("odoo-host", PackagesFor(host, os))) { DependsOn = packageDependencies });
+        explanation.Add("wkhtmltopdf: the distribution's build (0.12.6 without patched Qt) is installed; Odoo's PDF headers and footers "
+            + "need the patched 0.12.6.1 build: publish it in a local apt repository to replace it (SEED-ERRATA #20)");
+
+        // System user and directories (the guide's permissions: 0750 for Odoo's own trees).
+        var user = builder.Add(new SystemUserResource(runner, layout.User, layout.Home, layout.Shell));
+        var home = builder.Add(new DirectoryResource(paths, runner, layout.Home, FileModes.Mode0750, odooOwned) { DependsOn = [user] });
+        var releases = builder.Add(new DirectoryResource(paths, runner, layout.ReleasesDir, FileModes.Mode0750, odooOwned) { DependsOn = [home] });
+        var dataDir = builder.Add(new DirectoryResource(paths, runner, layout.DataDir, FileModes.Mode0750, odooOwned) { DependsOn = [user] });
+        var logDir = builder.Add(new DirectoryResource(paths, runner, layout.LogDir, FileModes.Mode0750, odooOwned) { DependsOn = [user] });
+        var logFile = builder.Add(new LogFileResource(paths, runner, layout.LogFile, FileModes.Mode0640, odooOwned) { DependsOn = [logDir] });
+        builder.Add(new SysctlResource(paths, new SysctlSpec(new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            // nginx and Odoo's workers accept bursts of connections: the default backlog of 4096 on
+            // newer kernels, 128 on older ones, is raised or kept.
+            ["net.core.somaxconn"] = "4096",
+        })));
+
+        // PostgreSQL: local cluster with peer auth and computed settings, or a remote server.
+        var odooDependsOnDatabase = new List<string>();
+        if (local)
+        {
+            var cluster = new PostgresCluster(os.PostgresMajor.ToString(System.Globalization.CultureInfo.InvariantCulture), "main", 5432);
+            var pgService = builder.Add(new ServiceResource(runner, "postgresql.service", Empty, Empty) { DependsOn = [packages] });
+            var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in tuning.Postgres!.Settings)
+            {
+                settings[key] = value;
+            }
+
+            foreach (var (key, value) in host.Postgres.Settings)
+            {
+                settings[key] = value;
+            }
+
+            builder.Add(new PgSettingsResource(runner, cluster, env.Time, new PgSettingsSpec(settings)) { DependsOn = [pgService] });
+            var hba = new PgHbaSpec(
+            [
+                new PgHbaRule("local", "all", "all", null, "peer"),
+                new PgHbaRule("host", "all", "all", "127.0.0.1/32", "scram-sha-256"),
+                new PgHbaRule("host", "all", "all", "::1/128", "scram-sha-256"),
+            ]);
+            builder.Add(new PgHbaResource(runner, cluster, env.Time, hba) { DependsOn = [pgService] });
+            builder.Record($"/etc/postgresql/{cluster.Version}/{cluster.Name}/pg_hba.conf", PgHbaResource.Render(cluster, hba), FileModes.Mode0640);
+            odooDependsOnDatabase.Add(builder.Add(new PgRoleResource(runner, cluster, new PgRoleSpec(layout.User, Login: true, CreateDb: true)) { DependsOn = [pgService] }));
+            explanation.Add($"PostgreSQL {cluster.Version} on this host: role {layout.User} (login, createdb, not superuser) with peer authentication");
+        }
+        else
+        {
+            explanation.Add($"PostgreSQL is remote ({host.Postgres.Host}:{host.Postgres.Port}, sslmode {host.Postgres.SslMode}): no local cluster");
+        }
+
+        // odoo.conf: only Odoo 18 options, validated by Python's configparser as Odoo reads it.
+        var conf = builder.File(
+            layout.ConfFile,
+            OdooConfRenderer.Render(new OdooConfInput
+            {
+                HttpPort = odoo.HttpPort,
+                GeventPort = odoo.GeventPort,
+                DataDir = layout.DataDir,
+                LogFile = layout.LogFile,
+                LogLevel = odoo.LogLevel,
+                DbFilter = odoo.DbFilter,
+                AdminPasswordHash = odoo.AdminPasswdHash ?? AdminHashStore.LoadOrCreate(env.StateDirectory, persistSecrets),
+                AddonsPaths = layout.AddonsPaths,
+                Database = local
+                    ? new LocalPeerDatabase(layout.User)
+                    : new RemoteDatabase(host.Postgres.Host!, host.Postgres.Port, host.Postgres.User, host.Postgres.Password, host.Postgres.SslMode),
+                Tuning = tuning,
+                Overrides = odoo.Options,
+            }),
+            FileModes.Mode0640,
+            new Ownership("root", layout.Group),
+            new OdooConfValidator(runner),
+            deps: [packages, user],
+            redact: OdooConfRenderer.Redact);
+
+        var unit = builder.File(
+            layout.UnitFile, OdooUnitRenderer.Render(layout, local), FileModes.Mode0644, rootOwned,
+            new SystemdUnitValidator(runner, layout.UnitName, layout.Python));
+
+        if (odoo.Release is { } release)
+        {
+            var checkout = builder.Add(new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout)
+            {
+                DependsOn = [releases, packages],
+            });
+            var venv = builder.Add(new VenvResource(paths, runner, new VenvSpec(layout.ReleaseDir(release))
+            {
+                Wheelhouse = odoo.Wheelhouse,
+                Owner = odooOwned,
+            })
+            { DependsOn = [checkout] });
+            var current = builder.Add(new SymlinkResource(paths, layout.CurrentLink, layout.ReleaseDir(release)) { DependsOn = [venv] });
+            var service = builder.Add(new ServiceResource(
+                runner, layout.UnitName,
+                reloadOn: Set(unit),
+                restartOn: Set(current, conf, unit, venv))
+            {
+                DependsOn = [current, conf, unit, dataDir, logFile, .. odooDependsOnDatabase],
+            });
+            builder.Add(new HealthCheckResource(
+                env.Http, env.Time, "odoo", new Uri($"http://127.0.0.1:{odoo.HttpPort}/web/health"), env.HealthDeadline, env.HealthInterval)
+            {
+                DependsOn = [service],
+            });
+        }
+        else
+        {
+            explanation.Add("no Odoo release yet: the baseline converges now; checkout, venv and odoo.service follow the first rollout");
+        }
+
+        AddWeb(builder, host, facts, packages, explanation);
+        AddSecurity(builder, host, os, packages, logFile);
+        return new CompiledProfile(builder.Resources, explanation, builder.Files);
     }
 
     /// <summary>The release `current` points to, or null (read from the link's text, no resolution).</summary>
@@ -81,5 +203,157 @@ internal static class OdooProfile
         return target is null ? null : ReleaseRef.TryParseDirectoryName(Path.GetFileName(target.TrimEnd('/')));
     }
 
-    private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+    private static List<string> PackagesFor(DesiredHost host, OsProfile os)
+    {
+        List<string> packages =
+        [
+            "git", "python3", "python3-venv", "ca-certificates", "nginx", "ufw", "fail2ban", "python3-systemd", "logrotate", "wkhtmltopdf",
+        ];
+        packages.Add(host.Postgres.Remote ? "postgresql-client" : os.PostgresPackage);
+        if (host.Security.UnattendedUpgrades)
+        {
+            packages.Add("unattended-upgrades");
+        }
+
+        if (host.Web.Tls == TlsMode.Acme)
+        {
+            packages.Add("certbot");
+        }
+
+        if (host.Odoo.Wheelhouse is null)
+        {
+            packages.AddRange(BuildDependencies);
+        }
+
+        return packages;
+    }
+
+    private static void AddWeb(Builder builder, DesiredHost host, ProfileFacts facts, string packages, List<string> explanation)
+    {
+        var (paths, runner) = (builder.Env.Paths, builder.Env.Runner);
+        var rootOwned = new Ownership("root", "root");
+        var domains = host.Web.Domains;
+        var singleLabel = domains.Count == 0;
+        IReadOnlyList<string> names = singleLabel ? [facts.Hostname] : domains;
+        if (singleLabel)
+        {
+            explanation.Add($"web: no domains in the spec: nginx answers as '{facts.Hostname}' with a self-signed certificate; set domains with `fleet host configure`");
+        }
+
+        var tlsDir = builder.Add(new DirectoryResource(paths, runner, TlsDirectory, FileModes.Mode0755, rootOwned));
+        var webroot = builder.Add(new DirectoryResource(paths, runner, AcmeWebroot, FileModes.Mode0755, rootOwned));
+        var cacheParent = builder.Add(new DirectoryResource(paths, runner, "/var/cache/nginx", FileModes.Mode0755, rootOwned) { DependsOn = [packages] });
+        var site = new NginxSiteSpec(names[0], [.. names.Skip(1)], host.Odoo.HttpPort, host.Odoo.GeventPort, $"{TlsDirectory}/odoo.crt", $"{TlsDirectory}/odoo.key", AcmeWebroot)
+        {
+            DatabaseManagerOpen = host.Web.DatabaseManager,
+            AllowSingleLabelNames = singleLabel,
+        };
+        var cache = builder.Add(new DirectoryResource(paths, runner, site.CacheDirectory, FileModes.Mode0700, new Ownership("www-data", "www-data"))
+        {
+            DependsOn = [cacheParent],
+        });
+        var tlsSpec = new TlsCertificateSpec(names, site.CertificatePath, site.KeyPath) { AllowSingleLabelNames = singleLabel };
+        if (host.Web.Tls == TlsMode.Acme)
+        {
+            tlsSpec = tlsSpec with { Mode = TlsCertificateMode.Acme, AcmeEmail = host.Web.AcmeEmail, AcmeWebroot = AcmeWebroot };
+        }
+
+        var tls = builder.Add(new TlsCertificateResource(paths, runner, builder.Env.Time, tlsSpec, rootOwned)
+        {
+            DependsOn = [tlsDir, webroot, packages],
+        });
+        var siteFile = builder.File(
+            site.AvailablePath, NginxSiteRenderer.Render(site), FileModes.Mode0644, rootOwned,
+            new NginxValidator(runner, site.AvailablePath, paths.Resolve("/etc/nginx")), deps: [packages, tls, cache, webroot]);
+        var enabled = builder.Add(new SymlinkResource(paths, site.EnabledPath, site.AvailablePath) { DependsOn = [siteFile] });
+        var noDefault = builder.Add(new FileAbsentResource(paths, "/etc/nginx/sites-enabled/default") { DependsOn = [packages] });
+        builder.Add(new ServiceResource(runner, "nginx.service", Empty, Empty)
+        {
+            DependsOn = [enabled, noDefault, tls],
+            ReloadServiceOn = Set(siteFile, enabled, noDefault, tls),
+        });
+        explanation.Add(host.Web.DatabaseManager
+            ? "web: /web/database/* is OPEN through nginx (explicit option); list_db stays False"
+            : "web: /web/database/* is refused by nginx (403) and list_db = False (SEED-ERRATA #14)");
+    }
+
+    private static void AddSecurity(Builder builder, DesiredHost host, OsProfile os, string packages, string logFile)
+    {
+        var (paths, runner) = (builder.Env.Paths, builder.Env.Runner);
+        var rootOwned = new Ownership("root", "root");
+        builder.Add(new UfwResource(runner, new UfwSpec([new UfwPort(22, "tcp"), new UfwPort(80, "tcp"), new UfwPort(443, "tcp")])) { DependsOn = [packages] });
+
+        var filter = builder.File(
+            Fail2banRenderer.FilterPath, Fail2banRenderer.RenderFilter(), FileModes.Mode0644, rootOwned,
+            new Fail2banFilterValidator(runner), deps: [packages]);
+        var jail = builder.File(
+            Fail2banRenderer.JailPath,
+            Fail2banRenderer.RenderJail(new Fail2banSpec(builder.Env.Layout.LogFile)
+            {
+                MaxRetry = host.Security.LoginMaxRetry,
+                FindTime = host.Security.LoginFindTime,
+                BanTime = host.Security.LoginBanTime,
+            }),
+            FileModes.Mode0644, rootOwned,
+            new Fail2banConfigValidator(runner, Fail2banRenderer.JailRelativePath, paths.Resolve(Fail2banRenderer.ConfigDirectory)),
+            deps: [filter, logFile]);
+        builder.Add(new ServiceResource(runner, "fail2ban.service", Empty, Empty)
+        {
+            DependsOn = [filter, jail],
+            ReloadServiceOn = Set(filter, jail),
+        });
+
+        builder.File(
+            LogrotateRenderer.FilePath, LogrotateRenderer.Render(LogrotateSpec.For(builder.Env.Layout)), FileModes.Mode0644, rootOwned,
+            new LogrotateValidator(runner), deps: [packages], previousSuffix: AtomicFile.IgnoredPreviousSuffix);
+
+        if (host.Security.UnattendedUpgrades)
+        {
+            var aptConf = paths.Resolve("/etc/apt/apt.conf.d");
+            builder.File(
+                UnattendedUpgradesRenderer.PeriodicPath, UnattendedUpgradesRenderer.RenderPeriodic(), FileModes.Mode0644, rootOwned,
+                new AptConfigValidator(runner, Path.GetFileName(UnattendedUpgradesRenderer.PeriodicPath), aptConf),
+                deps: [packages], previousSuffix: AtomicFile.IgnoredPreviousSuffix);
+            builder.File(
+                UnattendedUpgradesRenderer.PolicyPath, UnattendedUpgradesRenderer.RenderPolicy(os.Id), FileModes.Mode0644, rootOwned,
+                new AptConfigValidator(runner, Path.GetFileName(UnattendedUpgradesRenderer.PolicyPath), aptConf),
+                deps: [packages], previousSuffix: AtomicFile.IgnoredPreviousSuffix);
+        }
+    }
+
+    private static readonly IReadOnlySet<string> Empty = new HashSet<string>(StringComparer.Ordinal);
+
+    private static HashSet<string> Set(params string[] ids) => new(ids, StringComparer.Ordinal);
+
+    /// <summary>Collects resources (returning their ids for dependency lists) and the files `render` shows.</summary>
+    private sealed class Builder(ProfileEnvironment env)
+    {
+        public ProfileEnvironment Env { get; } = env;
+
+        public List<IResource> Resources { get; } = [];
+
+        public List<ManagedFile> Files { get; } = [];
+
+        public string Add(IResource resource)
+        {
+            Resources.Add(resource);
+            return resource.Id;
+        }
+
+        public void Record(string path, string content, UnixFileMode mode) => Files.Add(new ManagedFile(path, content, mode));
+
+        public string File(
+            string path, string content, UnixFileMode mode, Ownership owner, IFileValidator? validator = null,
+            IReadOnlyList<string>? deps = null, Func<string, string>? redact = null, string? previousSuffix = null)
+        {
+            var resource = new FileResource(Env.Paths, Env.Runner, path, Encoding.UTF8.GetBytes(content), mode, owner, validator)
+            {
+                DependsOn = deps ?? [],
+                Redact = redact ?? (static text => text),
+                PreviousSuffix = previousSuffix ?? AtomicFile.PreviousSuffix,
+            };
+            Record(path, redact is null ? content : redact(content), mode);
+            return Add(resource);
+        }
+    }
 }

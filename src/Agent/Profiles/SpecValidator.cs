@@ -84,9 +84,96 @@ internal static partial class SpecValidator
 
         Add(CheckPort("odoo.http_port", odoo.HttpPort));
         Add(CheckPort("odoo.gevent_port", odoo.GeventPort));
+        if (odoo.Wheelhouse is { } wheelhouse && !Engine.Grammar.IsSafeAbsolutePath(wheelhouse))
+        {
+            errors.Add($"odoo.wheelhouse: '{Printable(wheelhouse)}' must be an absolute path without spaces, quotes or '..'; fix the host's odoo settings");
+        }
+
+        if (odoo.AdminPasswdHash is { } hash && Profiles.AdminPassword.CheckHash("odoo.admin_passwd_hash", hash) is { } hashError)
+        {
+            errors.Add(hashError);
+        }
+
         if (odoo.HttpPort == odoo.GeventPort)
         {
             errors.Add($"odoo.gevent_port: {odoo.GeventPort} equals odoo.http_port; the two must differ (defaults 8069 and 8072)");
+        }
+
+        return errors;
+    }
+
+    /// <summary>Problems of the PostgreSQL, web and security parts of a spec, empty when they are valid.</summary>
+    public static IReadOnlyList<string> Validate(Engine.PostgresDesired postgres, Engine.WebDesired web, Engine.SecurityDesired security)
+    {
+        var errors = new List<string>();
+        if (postgres.Remote)
+        {
+            var host = postgres.Host ?? "";
+            if (!(Engine.Grammar.IsDomain(host) || Engine.Grammar.IsHostLabel(host) || System.Net.IPAddress.TryParse(host, out _)))
+            {
+                errors.Add($"postgres.host: '{Printable(host)}' must be a DNS name or an IP address for a remote PostgreSQL; fix the host's postgres settings");
+            }
+
+            if (CheckPort("postgres.port", postgres.Port) is { } port)
+            {
+                errors.Add(port);
+            }
+
+            if (!Engine.Grammar.IsSqlIdentifier(postgres.User))
+            {
+                errors.Add($"postgres.user: '{Printable(postgres.User)}' must be a lowercase identifier (^[a-z_][a-z0-9_]{{0,62}}$); fix the host's postgres settings");
+            }
+
+            if (postgres.Settings.Count > 0)
+            {
+                errors.Add("postgres.settings: only apply to a local PostgreSQL; tune the remote server where it runs, or remove them");
+            }
+        }
+
+        foreach (var name in postgres.Settings.Keys.Where(k => !Engine.Grammar.IsSqlIdentifier(k)))
+        {
+            errors.Add($"postgres.settings: '{Printable(name)}' is not a PostgreSQL setting name (lowercase letters, digits, _); fix the override");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var domain in web.Domains)
+        {
+            if (!Engine.Grammar.IsDomain(domain))
+            {
+                errors.Add($"web.domains: '{Printable(domain)}' is not a DNS name (lowercase labels of letters, digits and inner hyphens, at least one dot); fix the host's domains");
+            }
+            else if (!seen.Add(domain))
+            {
+                errors.Add($"web.domains: '{domain}' is listed twice; list each name once");
+            }
+        }
+
+        if (web.Tls == Engine.TlsMode.Acme)
+        {
+            if (web.Domains.Count == 0)
+            {
+                errors.Add("web.tls: acme needs public domains (web.domains is empty); add the host's domains or use self-signed");
+            }
+
+            if (web.AcmeEmail is not { } email || !Engine.Grammar.IsEmailAddress(email))
+            {
+                errors.Add($"web.acme_email: '{Printable(web.AcmeEmail ?? "")}' is not an e-mail address; Let's Encrypt needs one for expiry notices");
+            }
+        }
+
+        if (security.LoginMaxRetry is < 1 or > 100)
+        {
+            errors.Add($"security.login_max_retry: {security.LoginMaxRetry} is outside 1-100; fix the host's security settings");
+        }
+
+        if (security.LoginFindTime < TimeSpan.FromMinutes(1) || security.LoginFindTime > TimeSpan.FromDays(1))
+        {
+            errors.Add($"security.login_find_time_seconds: {security.LoginFindTime.TotalSeconds:0} is outside 60-86400; fix the host's security settings");
+        }
+
+        if (security.LoginBanTime < TimeSpan.FromMinutes(1) || security.LoginBanTime > TimeSpan.FromDays(30))
+        {
+            errors.Add($"security.login_ban_seconds: {security.LoginBanTime.TotalSeconds:0} is outside 60-2592000; fix the host's security settings");
         }
 
         return errors;

@@ -5,7 +5,6 @@ namespace OdooFleet.Agent.Tests.Profiles;
 
 public sealed class OdooConfRendererTests
 {
-    private static readonly OdooDesired Spec = new(new ReleaseRef("18.0", new string('a', 40)), "file:///srv/odoo.git", 8069, 8072);
 
     // pbkdf2-sha512 of "pässwörd", 210000 rounds (see AdminPasswordTests).
     private const string Hash =
@@ -359,35 +358,6 @@ public sealed class OdooConfRendererTests
         Assert.All(
             OdooConfRenderer.KnownOptions.Where(key => key.StartsWith("db_", StringComparison.Ordinal)),
             key => Assert.True(OdooConfRenderer.OwnedOptions.ContainsKey(key), key));
-    }
-
-    [Fact]
-    public void Render_PreTuningSpec_ExactConfig()
-    {
-        const string Expected = """
-            ; Managed by odoofleet-agent: local changes are put back on the next converge.
-            [options]
-            http_interface = 127.0.0.1
-            http_port = 8069
-            gevent_port = 8072
-            proxy_mode = True
-            data_dir = /var/lib/odoo
-            logfile = /var/log/odoo/odoo.log
-            list_db = False
-            without_demo = all
-            db_host = False
-            db_user = odoo
-
-            """;
-        Assert.Equal(Expected, OdooConfRenderer.Render(Spec, OdooLayout.Default));
-    }
-
-    [Fact]
-    public void Render_PreTuningCustomPorts_WritesThem()
-    {
-        var text = OdooConfRenderer.Render(Spec with { HttpPort = 18069, GeventPort = 18072 }, OdooLayout.Default);
-        Assert.Contains("\nhttp_port = 18069\n", text, StringComparison.Ordinal);
-        Assert.Contains("\ngevent_port = 18072\n", text, StringComparison.Ordinal);
     }
 
     [Theory]

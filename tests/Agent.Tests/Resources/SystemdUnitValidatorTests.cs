@@ -18,7 +18,7 @@ public sealed class SystemdUnitValidatorTests
         var layout = OdooLayout.Default;
         return new FileResource(
             paths, runner, layout.UnitFile, Encoding.UTF8.GetBytes(text), Mode0644, ownership: null,
-            new SystemdUnitValidator(runner, layout.UnitName, layout.OdooBin));
+            new SystemdUnitValidator(runner, layout.UnitName, layout.Python));
     }
 
     [Fact]
@@ -30,7 +30,7 @@ public sealed class SystemdUnitValidatorTests
         var paths = new HostPaths(root.Path);
 
         var outcome = await new ConvergeEngine(TimeProvider.System, NullLogger<ConvergeEngine>.Instance)
-            .RunAsync([Unit(paths, OdooUnitRenderer.Render(OdooLayout.Default))], ConvergeMode.Apply, Ct);
+            .RunAsync([Unit(paths, OdooUnitRenderer.Render(OdooLayout.Default, localPostgres: true))], ConvergeMode.Apply, Ct);
 
         Assert.Equal(ResourceStatus.Changed, outcome.Results[0].Status);
     }
@@ -44,7 +44,7 @@ public sealed class SystemdUnitValidatorTests
         Directory.CreateDirectory(unitDir);
         await File.WriteAllTextAsync(Path.Combine(unitDir, "odoo.service"), "old\n", Ct);
         var paths = new HostPaths(root.Path);
-        var bad = OdooUnitRenderer.Render(OdooLayout.Default).Replace("Restart=on-failure", "Restart=sometimes", StringComparison.Ordinal);
+        var bad = OdooUnitRenderer.Render(OdooLayout.Default, localPostgres: true).Replace("Restart=on-failure", "Restart=sometimes", StringComparison.Ordinal);
 
         var outcome = await new ConvergeEngine(TimeProvider.System, NullLogger<ConvergeEngine>.Instance)
             .RunAsync([Unit(paths, bad)], ConvergeMode.Apply, Ct);
