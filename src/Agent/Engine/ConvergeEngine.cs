@@ -5,27 +5,75 @@ namespace OdooFleet.Agent.Engine;
 /// <summary>
 /// Runs a resource graph: dependency order (declaration order among independent resources),
 /// observe → diff → apply per resource, a failure skips everything that depends on it.
+/// Observations are prefetched in parallel (they never mutate): a converged host is checked in
+/// the time of its slowest observation, not the sum of all. A prefetched observation is used only
+/// if nothing the resource depends on, directly or not, was applied in this run; otherwise the
+/// resource is observed again after its dependencies.
 /// </summary>
 internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<ConvergeEngine> logger)
 {
+    /// <summary>Observations running at once: most run a short external program (systemctl, psql, dpkg-query).</summary>
+    private const int ParallelObservations = 6;
+
     public async Task<ConvergeOutcome> RunAsync(IReadOnlyList<IResource> resources, ConvergeMode mode, CancellationToken ct)
     {
         var ordered = Order(resources);
         var results = new Dictionary<string, ResourceResult>(StringComparer.Ordinal);
         var list = new List<ResourceResult>(ordered.Count);
-        foreach (var resource in ordered)
+        using var prefetchStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var gate = new SemaphoreSlim(ParallelObservations);
+        var prefetched = ordered.ToDictionary(
+            r => r.Id,
+            r => r.CanPrefetch ? PrefetchAsync(r, gate, prefetchStop.Token) : null,
+            StringComparer.Ordinal);
+
+        // Resources applied in this run, and everything downstream of them: their prefetch is stale.
+        var touched = new HashSet<string>(StringComparer.Ordinal);
+        try
         {
-            var result = await RunOneAsync(resource, results, mode, ct);
-            results[resource.Id] = result;
-            list.Add(result);
-            LogResult(logger, result.Id, result.Status, result.Message, (long)result.Duration.TotalMilliseconds);
+            foreach (var resource in ordered)
+            {
+                var stale = resource.DependsOn.Any(touched.Contains);
+                var observation = stale ? null : prefetched[resource.Id];
+                var result = await RunOneAsync(resource, results, mode, observation, ct);
+                if (stale || (mode == ConvergeMode.Apply && result.Status == ResourceStatus.Changed))
+                {
+                    touched.Add(resource.Id);
+                }
+
+                results[resource.Id] = result;
+                list.Add(result);
+                LogResult(logger, result.Id, result.Status, result.Message, (long)result.Duration.TotalMilliseconds);
+            }
+        }
+        finally
+        {
+            await prefetchStop.CancelAsync();
+            foreach (var pending in prefetched.Values.OfType<Task<Observation>>())
+            {
+                // Unused prefetches end here; their outcome does not matter any more.
+                await pending.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            }
         }
 
         return new ConvergeOutcome(list);
     }
 
+    private static async Task<Observation> PrefetchAsync(IResource resource, SemaphoreSlim gate, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            return await resource.ObserveAsync(ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private async Task<ResourceResult> RunOneAsync(
-        IResource resource, Dictionary<string, ResourceResult> done, ConvergeMode mode, CancellationToken ct)
+        IResource resource, Dictionary<string, ResourceResult> done, ConvergeMode mode, Task<Observation>? prefetched, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         ResourceResult Result(ResourceStatus status, string message, string? detail = null) =>
@@ -44,7 +92,7 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
         string phase = "observe";
         try
         {
-            var observed = await resource.ObserveAsync(ct);
+            var observed = prefetched is null ? await resource.ObserveAsync(ct) : await prefetched;
             phase = "diff";
             var change = resource.Diff(observed, changedDependencies);
             if (change is null)

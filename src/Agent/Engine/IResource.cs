@@ -14,6 +14,12 @@ internal interface IResource
     /// <summary>Ids of resources that must be converged first; a failed one skips this one.</summary>
     IReadOnlyList<string> DependsOn { get; }
 
+    /// <summary>
+    /// Whether the engine may observe this resource early, in parallel with others (observation
+    /// never mutates; false for observations that wait, like a health check's polling).
+    /// </summary>
+    bool CanPrefetch { get; }
+
     Task<Observation> ObserveAsync(CancellationToken ct);
 
     /// <summary>
@@ -36,6 +42,8 @@ internal abstract class Resource<TObservation> : IResource
     public abstract string Kind { get; }
 
     public IReadOnlyList<string> DependsOn { get; init; } = [];
+
+    public virtual bool CanPrefetch => true;
 
     public async Task<Observation> ObserveAsync(CancellationToken ct) => await ObserveTypedAsync(ct);
 

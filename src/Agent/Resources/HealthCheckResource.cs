@@ -16,6 +16,9 @@ internal sealed class HealthCheckResource(
 
     public override string Kind => "health";
 
+    /// <summary>Polls until healthy or its deadline: only worth doing once the service it checks has converged.</summary>
+    public override bool CanPrefetch => false;
+
     protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
     {
         var started = time.GetTimestamp();
