@@ -52,10 +52,10 @@ public sealed class OdooConfRendererTests
             db_user = odoo
             workers = 5
             max_cron_threads = 1
-            limit_memory_hard = 382730240
-            limit_memory_soft = 306184192
-            limit_memory_hard_gevent = 382730240
-            limit_memory_soft_gevent = 306184192
+            limit_memory_hard = 1073741824
+            limit_memory_soft = 858783744
+            limit_memory_hard_gevent = 1073741824
+            limit_memory_soft_gevent = 858783744
             limit_time_cpu = 60
             limit_time_real = 120
             limit_time_real_cron = -1

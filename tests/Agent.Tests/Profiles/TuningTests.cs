@@ -8,25 +8,27 @@ public sealed class TuningTests
     private const long GiB = Tuning.GiB;
 
     [Theory]
-    // cores, GiB, local PG, workers, cron, hard MiB, soft MiB, max_connections, shared_buffers, effective_cache_size, maintenance_work_mem, work_mem
-    [InlineData(1, 2, true, 1, 1, 341, 272, 100, "256MB", "1GB", "64MB", "4MB")]
-    [InlineData(2, 2, true, 1, 1, 341, 272, 100, "256MB", "1GB", "64MB", "4MB")]
-    [InlineData(4, 2, true, 1, 1, 341, 272, 100, "256MB", "1GB", "64MB", "4MB")]
-    [InlineData(2, 4, true, 5, 1, 365, 292, 100, "512MB", "2GB", "128MB", "5MB")]
-    [InlineData(4, 4, true, 4, 2, 365, 292, 100, "512MB", "2GB", "128MB", "5MB")]
-    [InlineData(4, 8, true, 9, 2, 443, 354, 116, "1GB", "4GB", "256MB", "8MB")]
-    [InlineData(8, 16, true, 17, 2, 532, 425, 180, "2GB", "8GB", "512MB", "11MB")]
-    [InlineData(16, 64, true, 33, 2, 1183, 946, 308, "8GB", "32GB", "1GB", "26MB")]
-    [InlineData(32, 128, true, 65, 2, 1252, 1001, 564, "8GB", "64GB", "1GB", "43MB")]
-    [InlineData(1, 2, false, 2, 1, 384, 307, 0, null, null, null, null)]
-    [InlineData(2, 4, false, 5, 1, 512, 409, 0, null, null, null, null)]
-    [InlineData(8, 16, false, 17, 2, 737, 589, 0, null, null, null, null)]
-    [InlineData(32, 128, false, 65, 2, 1734, 1387, 0, null, null, null, null)]
+    // cores, RAM MiB, local PG, workers, cron, hard MiB, soft MiB, max_connections, shared_buffers, effective_cache_size, maintenance_work_mem, work_mem
+    [InlineData(1, 2048, true, 1, 1, 1024, 819, 100, "256MB", "1GB", "64MB", "4MB")]
+    [InlineData(2, 2048, true, 1, 1, 1024, 819, 100, "256MB", "1GB", "64MB", "4MB")]
+    [InlineData(4, 2048, true, 1, 1, 1024, 819, 100, "256MB", "1GB", "64MB", "4MB")]
+    // A "2 GB" VM: MemTotal 1945600 kB (1900 MiB), the kernel keeps the rest.
+    [InlineData(2, 1900, true, 1, 1, 1024, 819, 100, "237MB", "950MB", "64MB", "4MB")]
+    [InlineData(2, 4096, true, 5, 1, 1024, 819, 100, "512MB", "2GB", "128MB", "5MB")]
+    [InlineData(4, 4096, true, 5, 2, 1024, 819, 100, "512MB", "2GB", "128MB", "5MB")]
+    [InlineData(4, 8192, true, 9, 2, 1024, 819, 116, "1GB", "4GB", "256MB", "8MB")]
+    [InlineData(8, 16384, true, 17, 2, 1024, 819, 180, "2GB", "8GB", "512MB", "11MB")]
+    [InlineData(16, 65536, true, 33, 2, 1183, 946, 308, "8GB", "32GB", "1GB", "26MB")]
+    [InlineData(32, 131072, true, 65, 2, 1252, 1001, 564, "8GB", "64GB", "1GB", "43MB")]
+    [InlineData(1, 2048, false, 3, 1, 1024, 819, 0, null, null, null, null)]
+    [InlineData(2, 4096, false, 5, 1, 1024, 819, 0, null, null, null, null)]
+    [InlineData(8, 16384, false, 17, 2, 1024, 819, 0, null, null, null, null)]
+    [InlineData(32, 131072, false, 65, 2, 1734, 1387, 0, null, null, null, null)]
     public void Compute_HostTable_ExactNumbers(
-        int cores, int gib, bool local, int workers, int cron, int hardMiB, int softMiB,
+        int cores, long ramMiB, bool local, int workers, int cron, int hardMiB, int softMiB,
         int maxConnections, string? sharedBuffers, string? effectiveCacheSize, string? maintenanceWorkMem, string? workMem)
     {
-        var plan = Tuning.Compute(new TuningInput(cores, gib * GiB, local));
+        var plan = Tuning.Compute(new TuningInput(cores, ramMiB * MiB, local));
 
         Assert.Equal(workers, plan.Workers);
         Assert.Equal(cron, plan.MaxCronThreads);
@@ -71,7 +73,8 @@ public sealed class TuningTests
         for (var i = 0; i < 5000; i++)
         {
             var cores = random.Next(1, 129);
-            var ram = random.NextInt64(2 * GiB, (1024 * GiB) + 1);
+            // From the smallest host that fits with a local PostgreSQL, where the 1 GiB floor of limit_memory_hard applies.
+            var ram = random.NextInt64(1834 * MiB, (1024 * GiB) + 1);
             var local = random.Next(2) == 0;
 
             var plan = Tuning.Compute(new TuningInput(cores, ram, local));
@@ -104,10 +107,12 @@ public sealed class TuningTests
     }
 
     [Theory]
-    [InlineData(2, 4, true, 5, null, 5, 1)]
+    [InlineData(2, 4, true, 6, null, 6, 1)]
     [InlineData(2, 4, true, 1, null, 1, 1)]
     [InlineData(2, 16, true, 20, null, 20, 1)]
-    [InlineData(4, 4, true, null, 1, 5, 1)]
+    [InlineData(4, 4, true, null, 1, 6, 1)]
+    [InlineData(4, 4, true, 4, 3, 4, 3)]
+    [InlineData(4, 4, true, null, 6, 1, 6)]
     [InlineData(4, 8, true, 3, 4, 3, 4)]
     [InlineData(2, 4, false, 9, null, 9, 1)]
     public void Compute_OverrideRamAllows_Accepted(int cores, int gib, bool local, int? workers, int? cron, int expectedWorkers, int expectedCron)
@@ -116,26 +121,26 @@ public sealed class TuningTests
 
         Assert.Equal(expectedWorkers, plan.Workers);
         Assert.Equal(expectedCron, plan.MaxCronThreads);
-        Assert.True(plan.OsReserveBytes + plan.PostgresBudgetBytes + (plan.OdooProcesses * plan.LimitMemoryHard) <= gib * GiB);
+        Assert.True(plan.OsReserveBytes + plan.PostgresBudgetBytes + (plan.OdooProcesses * Tuning.ProcessEstimateBytes) <= gib * GiB);
         Assert.Contains(plan.Explanation, line => line.Contains("(override odoo.", StringComparison.Ordinal));
     }
 
     [Theory]
     [InlineData(2, 4, true, 9, null,
-        "odoo.workers: 9 needs 9 + 1 cron + 1 gevent processes × 325 MiB = 3575 MiB but 2560 MiB are available for Odoo on this host "
-        + "(4 GiB RAM, local PostgreSQL); lower odoo.workers to at most 5 or add memory")]
-    [InlineData(2, 4, true, 6, null,
-        "odoo.workers: 6 needs 6 + 1 cron + 1 gevent processes × 325 MiB = 2600 MiB but 2560 MiB are available for Odoo on this host "
-        + "(4 GiB RAM, local PostgreSQL); lower odoo.workers to at most 5 or add memory")]
+        "odoo.workers: 9 needs 9 + 1 cron + 1 gevent processes × 325 MiB = 3575 MiB but 2662 MiB are available for Odoo on this host "
+        + "(4 GiB RAM, local PostgreSQL); lower odoo.workers to at most 6 or add memory")]
+    [InlineData(2, 4, true, 7, null,
+        "odoo.workers: 7 needs 7 + 1 cron + 1 gevent processes × 325 MiB = 2925 MiB but 2662 MiB are available for Odoo on this host "
+        + "(4 GiB RAM, local PostgreSQL); lower odoo.workers to at most 6 or add memory")]
     [InlineData(2, 4, false, 10, null,
-        "odoo.workers: 10 needs 10 + 1 cron + 1 gevent processes × 325 MiB = 3900 MiB but 3584 MiB are available for Odoo on this host "
+        "odoo.workers: 10 needs 10 + 1 cron + 1 gevent processes × 325 MiB = 3900 MiB but 3686 MiB are available for Odoo on this host "
         + "(4 GiB RAM, remote PostgreSQL); lower odoo.workers to at most 9 or add memory")]
-    [InlineData(4, 4, true, 4, 3,
-        "odoo.workers: 4 needs 4 + 3 cron + 1 gevent processes × 325 MiB = 2600 MiB but 2560 MiB are available for Odoo on this host "
-        + "(4 GiB RAM, local PostgreSQL); lower odoo.workers to at most 3 or add memory")]
-    [InlineData(4, 4, true, null, 6,
-        "odoo.max_cron_threads: 6 needs 1 + 6 cron + 1 gevent processes × 325 MiB = 2600 MiB but 2560 MiB are available for Odoo on this host "
-        + "(4 GiB RAM, local PostgreSQL); lower odoo.max_cron_threads to at most 5 or add memory")]
+    [InlineData(4, 4, true, 5, 3,
+        "odoo.workers: 5 needs 5 + 3 cron + 1 gevent processes × 325 MiB = 2925 MiB but 2662 MiB are available for Odoo on this host "
+        + "(4 GiB RAM, local PostgreSQL); lower odoo.workers to at most 4 or add memory")]
+    [InlineData(4, 4, true, null, 7,
+        "odoo.max_cron_threads: 7 needs 1 + 7 cron + 1 gevent processes × 325 MiB = 2925 MiB but 2662 MiB are available for Odoo on this host "
+        + "(4 GiB RAM, local PostgreSQL); lower odoo.max_cron_threads to at most 6 or add memory")]
     public void Compute_OverrideRamDoesNotAllow_ErrorSaysHowFarToLower(int cores, int gib, bool local, int? workers, int? cron, string expected)
     {
         var error = Assert.Throws<SpecValidationException>(() =>
@@ -169,16 +174,19 @@ public sealed class TuningTests
 
     [Theory]
     [InlineData(1024L, true,
-        "host: 1 GiB RAM leaves 256 MiB for Odoo after 512 MiB OS reserve and 256 MiB for the local PostgreSQL, but the smallest Odoo "
-        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1983 MiB RAM "
-        + "or move PostgreSQL to another host (then 1487 MiB is enough)")]
-    [InlineData(1982L, true,
-        "host: 1982 MiB RAM leaves 974 MiB for Odoo after 512 MiB OS reserve and 495 MiB for the local PostgreSQL, but the smallest Odoo "
-        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1983 MiB RAM "
-        + "or move PostgreSQL to another host (then 1487 MiB is enough)")]
+        "host: 1 GiB RAM leaves 368 MiB for Odoo after 400 MiB OS reserve and 256 MiB for the local PostgreSQL, but the smallest Odoo "
+        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1834 MiB RAM "
+        + "or move PostgreSQL to another host (then 1375 MiB is enough)")]
+    [InlineData(1833L, true,
+        "host: 1833 MiB RAM leaves 974 MiB for Odoo after 400 MiB OS reserve and 458 MiB for the local PostgreSQL, but the smallest Odoo "
+        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1834 MiB RAM "
+        + "or move PostgreSQL to another host (then 1375 MiB is enough)")]
     [InlineData(1024L, false,
-        "host: 1 GiB RAM leaves 512 MiB for Odoo after 512 MiB OS reserve, but the smallest Odoo "
-        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1487 MiB RAM")]
+        "host: 1 GiB RAM leaves 624 MiB for Odoo after 400 MiB OS reserve, but the smallest Odoo "
+        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1375 MiB RAM")]
+    [InlineData(1374L, false,
+        "host: 1374 MiB RAM leaves 974 MiB for Odoo after 400 MiB OS reserve, but the smallest Odoo "
+        + "(1 worker + 1 cron + 1 gevent processes × 325 MiB) needs 975 MiB; give the host at least 1375 MiB RAM")]
     public void Compute_HostTooSmall_ErrorNamesMemoryNeedAndFix(long ramMiB, bool local, string expected)
     {
         var error = Assert.Throws<SpecValidationException>(() => Tuning.Compute(new TuningInput(2, ramMiB * MiB, local)));
@@ -187,8 +195,8 @@ public sealed class TuningTests
     }
 
     [Theory]
-    [InlineData(1983L, true)]
-    [InlineData(1487L, false)]
+    [InlineData(1834L, true)]
+    [InlineData(1375L, false)]
     public void Compute_SmallestHostThatFits_OneWorker(long ramMiB, bool local)
     {
         var plan = Tuning.Compute(new TuningInput(2, ramMiB * MiB, local));
@@ -204,16 +212,17 @@ public sealed class TuningTests
         Assert.Equal(
             [
                 "host: 2 CPU cores, 4 GiB RAM, PostgreSQL on this host",
-                "OS reserve = max(512 MiB, 10% of 4096 MiB = 409 MiB) = 512 MiB",
+                "OS reserve = max(400 MiB, 10% of 4096 MiB = 409 MiB) = 409 MiB",
                 "PostgreSQL budget = max(256 MiB, 25% of 4096 MiB = 1024 MiB) = 1024 MiB",
-                "Odoo budget = 4096 - 512 - 1024 = 2560 MiB",
+                "Odoo budget = 4096 - 409 - 1024 = 2662 MiB",
                 "process estimate = 0.8 × 150 MiB + 0.2 × 1024 MiB ≈ 325 MiB (Odoo deployment docs: 80% light, 20% heavy requests)",
-                "processes RAM allows = floor(2560 / 325) = 7",
+                "processes RAM allows = floor(2662 / 325) = 8",
                 "max_cron_threads = 1 (2 cores or fewer)",
-                "workers = min(2 × 2 + 1 = 5, 7 - 1 cron - 1 gevent = 5) = 5",
-                "limit_memory_hard = min(2560 MiB, floor(2560 MiB / (5 + 1 + 1))) = 365 MiB (also limit_memory_hard_gevent)",
-                "limit_memory_soft = min(2048 MiB, 80% of 365 MiB) = 292 MiB (also limit_memory_soft_gevent)",
-                "check: 512 + 1024 + 7 × 365 = 4091 MiB ≤ 4096 MiB RAM",
+                "workers = min(2 × 2 + 1 = 5, 8 - 1 cron - 1 gevent = 6) = 5",
+                "limit_memory_hard = clamp(floor(2662 MiB / (5 + 1 + 1)) = 380 MiB, 1024 MiB, 2560 MiB) = 1024 MiB "
+                    + "(also limit_memory_hard_gevent; a virtual-size cap: floored so a worker can start and serve a heavy request)",
+                "limit_memory_soft = min(2048 MiB, 80% of 1024 MiB) = 819 MiB (also limit_memory_soft_gevent; a worker above it is recycled after its request)",
+                "check: 409 + 1024 + 7 × 325 MiB expected = 3708 MiB ≤ 4096 MiB RAM",
                 "limit_time_cpu = 60 s, limit_time_real = 120 s, limit_time_real_cron = -1 (Odoo 18 default: use limit_time_real), limit_request = 65536 (Odoo 18 default)",
                 "db_maxconn = 8 per process: Odoo opens at most 7 × 8 = 56 PostgreSQL connections",
                 "PostgreSQL max_connections = max(100, 56 + 20 maintenance) = 100",
@@ -251,8 +260,8 @@ public sealed class TuningTests
         Assert.Equal(
             [
                 new("workers", "5"), new("max_cron_threads", "1"),
-                new("limit_memory_hard", "382730240"), new("limit_memory_soft", "306184192"),
-                new("limit_memory_hard_gevent", "382730240"), new("limit_memory_soft_gevent", "306184192"),
+                new("limit_memory_hard", "1073741824"), new("limit_memory_soft", "858783744"),
+                new("limit_memory_hard_gevent", "1073741824"), new("limit_memory_soft_gevent", "858783744"),
                 new("limit_time_cpu", "60"), new("limit_time_real", "120"), new("limit_time_real_cron", "-1"),
                 new("limit_request", "65536"), new("db_maxconn", "8"),
             ],
