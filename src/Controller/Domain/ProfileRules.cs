@@ -334,13 +334,16 @@ internal static partial class ProfileRules
             return $"pg_host: is empty but {Rule}";
         }
 
-        if (host.Length <= 253 && HostNamePattern().IsMatch(host))
+        if (Ipv4Pattern().IsMatch(host) || host.Contains(':', StringComparison.Ordinal))
         {
-            return null;
+            // An address literal: no zone index ("%eth0"), nothing IPAddress would read leniently.
+            return host.Length <= 45 && !host.Contains('%', StringComparison.Ordinal) && IPAddress.TryParse(host, out _)
+                ? null
+                : $"pg_host: '{Printable(host)}' is not a valid IP address; {Rule}";
         }
 
-        return (Ipv4Pattern().IsMatch(host) || host.Contains(':', StringComparison.Ordinal)) && !host.Contains('%', StringComparison.Ordinal)
-            && host.Length <= 45 && IPAddress.TryParse(host, out _)
+        // A name whose last label is all digits would be read as an address by resolvers (RFC 1123 2.1).
+        return host.Length <= 253 && HostNamePattern().IsMatch(host) && !host[(host.LastIndexOf('.') + 1)..].All(char.IsAsciiDigit)
             ? null
             : $"pg_host: '{Printable(host)}' {Rule}";
     }
