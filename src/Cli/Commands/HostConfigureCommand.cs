@@ -14,6 +14,9 @@ namespace OdooFleet.Cli.Commands;
 /// </summary>
 internal static class HostConfigureCommand
 {
+    /// <summary>A two-word choice (open|blocked, on|off). Not bool: the parser treats bool options as value-less flags.</summary>
+    private readonly record struct Toggle(bool On);
+
     private const string Default = "default";
     private const string Auto = "auto";
 
@@ -47,9 +50,9 @@ internal static class HostConfigureCommand
             HelpName = "level|default",
         };
         var databaseManager = Choice("--database-manager", "Odoo's database manager (/web/database/*) through nginx: blocked (production) or open", "state",
-            ("blocked", false), ("open", true));
-        var postgres = Choice("--postgres", "Where the databases live: local (installed and tuned by the agent) or remote (--pg-host ...)", "where",
-            ("local", false), ("remote", true));
+            ("blocked", new Toggle(false)), ("open", new Toggle(true)));
+        var postgres = Choice("--postgres", "Where the databases live: local (installed and tuned by the agent) or remote (--pg-host ...)", "location",
+            ("local", new Toggle(false)), ("remote", new Toggle(true)));
         var pgHost = new Option<string?>("--pg-host") { Description = "Remote PostgreSQL server: DNS name or IP address", HelpName = "host" };
         var pgPort = Number("--pg-port", "Remote PostgreSQL port; default is 5432", Default, "port|default");
         var pgUser = new Option<string?>("--pg-user") { Description = "Remote PostgreSQL role; default is odoo", HelpName = "role|default" };
@@ -61,8 +64,8 @@ internal static class HostConfigureCommand
         var loginMaxRetry = Number("--login-max-retry", "fail2ban: failed Odoo logins before an address is banned", Default, "N|default");
         var loginFindTime = Duration("--login-find-time", "fail2ban: the window in which those failures count (1m-1d)");
         var loginBan = Duration("--login-ban", "fail2ban: how long an address stays banned (1m-30d)");
-        var upgrades = Choice("--unattended-upgrades", "Automatic security updates (unattended-upgrades, no automatic reboot): on or off", "on|off",
-            ("on", true), ("off", false));
+        var upgrades = Choice("--unattended-upgrades", "Automatic security updates (unattended-upgrades, no automatic reboot): on or off", "switch",
+            ("on", new Toggle(true)), ("off", new Toggle(false)));
         var output = CommandContext.OutputOption();
 
         var configure = new Command("configure", "Change a host's profile settings: domains and TLS, Odoo tuning and options, PostgreSQL, login bans")
@@ -129,12 +132,12 @@ internal static class HostConfigureCommand
 
             if (parse.GetValue(databaseManager) is { } open)
             {
-                request.DatabaseManager = open;
+                request.DatabaseManager = open.On;
             }
 
             if (parse.GetValue(postgres) is { } remote)
             {
-                request.PostgresRemote = remote;
+                request.PostgresRemote = remote.On;
             }
 
             if (parse.GetValue(pgHost) is { } host)
@@ -174,7 +177,7 @@ internal static class HostConfigureCommand
 
             if (parse.GetValue(upgrades) is { } on)
             {
-                request.UnattendedUpgradesOff = !on;
+                request.UnattendedUpgradesOff = !on.On;
             }
 
             if (IsEmpty(request))

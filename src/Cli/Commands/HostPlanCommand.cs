@@ -35,8 +35,20 @@ internal static class HostPlanCommand
 
             var request = new PlanHostRequest { Id = parse.GetValue(idOrName) ?? "", TimeoutSeconds = wait is { } w ? (int)w.TotalSeconds : 0 };
             using var connection = context.Connect(parse);
-            var answer = await connection.CallAsync(
-                (client, options) => client.PlanHostAsync(request, options), idempotent: true, ct, (wait ?? DefaultTimeout) + CallMargin);
+            HostPlan answer;
+            try
+            {
+                answer = await connection.CallAsync(
+                    (client, options) => client.PlanHostAsync(request, options), idempotent: true, ct, (wait ?? DefaultTimeout) + CallMargin);
+            }
+            catch (CliException e) when (e.ExitCode == ExitCodes.Timeout)
+            {
+                // The controller gives up at --timeout with DEADLINE_EXCEEDED; the channel surfaces only that a deadline passed.
+                throw new CliException(
+                    ExitCodes.Timeout,
+                    $"host '{request.Id}' did not answer the plan request within {DurationParser.Format(wait ?? DefaultTimeout)}; it may be offline, "
+                    + $"or its agent busy with a long converge; check `fleet host show {request.Id}` and try again, or pass a longer --timeout");
+            }
             if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
             {
                 context.Renderer.Json(PlanView.ToJson(answer), OutputJsonContext.Default.PlanJson);

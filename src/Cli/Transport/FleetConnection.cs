@@ -70,6 +70,12 @@ internal sealed class FleetConnection : IDisposable
             {
                 throw RpcErrors.Map(e, Display(CurrentAddress), ApiTokenConfigured);
             }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The channel reports DEADLINE_EXCEEDED, ours or the controller's own, as a bare
+                // cancellation (ThrowOperationCanceledOnCancellation): a deadline, not the user's Ctrl+C.
+                throw new CliException(ExitCodes.Timeout, $"controller at {Display(CurrentAddress)} did not answer in time");
+            }
         }
 
         throw channels.Length == 1

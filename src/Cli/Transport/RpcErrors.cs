@@ -11,8 +11,6 @@ internal static class RpcErrors
         return error.StatusCode switch
         {
             StatusCode.Unavailable => Unreachable(controller, detail),
-            // The controller's own deadline (e.g. a host that did not answer a plan) explains itself.
-            StatusCode.DeadlineExceeded when IsServerMessage(error) => new CliException(ExitCodes.Timeout, detail),
             StatusCode.DeadlineExceeded => new CliException(ExitCodes.Timeout, $"controller at {controller} did not answer in time: {detail}"),
             StatusCode.InvalidArgument or StatusCode.OutOfRange => new CliException(ExitCodes.Usage, detail),
             StatusCode.NotFound or StatusCode.PermissionDenied => new CliException(ExitCodes.NotFoundOrDenied, detail),
@@ -24,11 +22,6 @@ internal static class RpcErrors
             _ => new CliException(ExitCodes.Failed, $"controller at {controller} failed ({error.StatusCode}): {detail}"),
         };
     }
-
-    /// <summary>A status the controller raised with its own words, not the transport's generic one.</summary>
-    private static bool IsServerMessage(RpcException error) =>
-        error.Status.DebugException is null && error.Status.Detail.Trim() is { Length: > 0 } detail
-        && !string.Equals(detail, "Deadline Exceeded", StringComparison.OrdinalIgnoreCase);
 
     public static CliException Unreachable(string controller, string detail) =>
         new(ExitCodes.Unreachable, $"cannot reach controller at {controller}: {detail}; is it running? check --controller / FLEET_CONTROLLER");
