@@ -122,7 +122,18 @@ internal sealed partial class FleetApi(
 
         LogPlanRequested(logger, host.Id, requestId, timeoutSeconds);
         var deadline = requestedAt.AddSeconds(timeoutSeconds);
-        var answered = await plans.WaitForReportAsync(requestId, deadline, time, PlanPollInterval, ct);
+        // A stopping controller must not hold its shutdown for the wait: the CLI asks another one.
+        using var waitEnd = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        StoredPlan? answered;
+        try
+        {
+            answered = await plans.WaitForReportAsync(requestId, deadline, time, PlanPollInterval, waitEnd.Token);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "controller is stopping; ask again (another controller answers)"));
+        }
+
         if (answered is null)
         {
             var seen = host.LastSeen is { } last ? $"last heartbeat {(long)(time.GetUtcNow() - last).TotalSeconds} s ago" : "it never sent a heartbeat";
