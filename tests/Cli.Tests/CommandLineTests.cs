@@ -44,7 +44,7 @@ public sealed class CommandLineTests
         var result = await CliRun.RunAsync(["--help"]);
 
         Assert.Equal(0, result.ExitCode);
-        foreach (var text in new[] { "token", "hosts", "rollout", "Examples:", "FLEET_CONTROLLER", "/etc/odoofleet/fleet.json", "Exit codes:", "4  controller unreachable", "5  not found" })
+        foreach (var text in new[] { "token", "hosts", "rollout", "fleet host configure", "fleet host plan", "Examples:", "FLEET_CONTROLLER", "/etc/odoofleet/fleet.json", "Exit codes:", "4  controller unreachable", "5  not found" })
         {
             Assert.Contains(text, result.Out, StringComparison.Ordinal);
         }
@@ -54,6 +54,8 @@ public sealed class CommandLineTests
     [InlineData("token", "create")]
     [InlineData("hosts")]
     [InlineData("host", "show")]
+    [InlineData("host", "configure")]
+    [InlineData("host", "plan")]
     [InlineData("rollout")]
     [InlineData("rollout", "status")]
     public async Task Help_EveryCommand_HasDescriptionAndExamples(params string[] command)

@@ -58,6 +58,8 @@ internal static class RunCommand
         services.AddSingleton(new MetricsSampler());
         services.AddSingleton<ConvergeCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<ConvergeCoordinator>());
+        services.AddSingleton<PlanService>();
+        services.AddHostedService(sp => sp.GetRequiredService<PlanService>());
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<CommandConsumer>();
 

@@ -10,12 +10,14 @@ namespace OdooFleet.Agent.Transport;
 /// <summary>
 /// Consumes this host's durable queue (declared by the controller): manual ack, prefetch 1,
 /// automatic recovery. A converge is journaled as pending before its message is acked, so an
-/// agent crash after the ack still converges; anything it cannot use is dead-lettered.
+/// agent crash after the ack still converges; a plan is read-only and goes to the plan service;
+/// anything it cannot use is dead-lettered.
 /// </summary>
 internal sealed partial class CommandConsumer(
     AgentConfig config,
     Journal journal,
     ConvergeCoordinator coordinator,
+    PlanService planner,
     TimeProvider time,
     ILogger<CommandConsumer> logger) : BackgroundService
 {
@@ -98,6 +100,10 @@ internal sealed partial class CommandConsumer(
                     await journal.MarkPendingAsync(converge.Generation, ct);
                     await channel.BasicAckAsync(tag, multiple: false, ct);
                     coordinator.Request(converge.Generation, $"queue: converge command {converge.CommandId}");
+                    break;
+                case CommandDecision.Plan plan:
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
+                    planner.Enqueue(new PlanRequest(plan.RequestId, plan.IssuedAt ?? time.GetUtcNow()), $"queue: plan command {plan.CommandId}");
                     break;
             }
         }

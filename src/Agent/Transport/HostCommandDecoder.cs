@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Google.Protobuf;
 using OdooFleet.Contracts.V1;
 
@@ -14,9 +15,12 @@ internal abstract record CommandDecision
 
     /// <summary>Journal as pending, ack, converge.</summary>
     internal sealed record Converge(long Generation, string CommandId) : CommandDecision;
+
+    /// <summary>Ack and queue a read-only plan (never journaled: a lost plan only makes its caller time out).</summary>
+    internal sealed record Plan(string RequestId, string CommandId, DateTimeOffset? IssuedAt) : CommandDecision;
 }
 
-internal static class HostCommandDecoder
+internal static partial class HostCommandDecoder
 {
     public static CommandDecision Decide(ReadOnlySpan<byte> body, string hostId, long reportedGeneration)
     {
@@ -52,6 +56,14 @@ internal static class HostCommandDecoder
                 return generation <= reportedGeneration
                     ? new CommandDecision.AlreadyDone(generation, reportedGeneration)
                     : new CommandDecision.Converge(generation, command.CommandId);
+            case HostCommand.KindOneofCase.Plan:
+                var requestId = command.Plan.RequestId;
+                if (!RequestIdPattern().IsMatch(requestId))
+                {
+                    return new CommandDecision.Reject($"plan request_id '{Printable(requestId)}' is not 1-64 letters, digits, '-' or '_'");
+                }
+
+                return new CommandDecision.Plan(requestId, command.CommandId, command.IssuedAt?.ToDateTimeOffset());
             default:
                 return new CommandDecision.Reject("no known command kind (sent by a newer controller? upgrade the agent)");
         }
@@ -59,4 +71,7 @@ internal static class HostCommandDecoder
 
     private static string Printable(string value) =>
         new(value.Take(80).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,64}\z")]
+    private static partial Regex RequestIdPattern();
 }

@@ -100,6 +100,34 @@ internal static class ProtoMapping
         DurationMs = (long)result.Duration.TotalMilliseconds,
     };
 
+    /// <summary>Largest change detail sent in a plan: enough for any config file diff, bounded for a huge one.</summary>
+    public const int MaxPlanDetailChars = 64 * 1024;
+
+    /// <summary>A check-mode run as the answer to plan request <paramref name="requestId"/>, diffs included.</summary>
+    public static Proto.PlanReport ToPlanReport(string requestId, string hostId, LocalConvergeResult result) => new()
+    {
+        RequestId = requestId,
+        HostId = hostId,
+        Generation = result.Generation,
+        Success = result.Success,
+        Resources =
+        {
+            result.Outcome.Results.Select(r =>
+            {
+                var proto = r.ToProto();
+                proto.Detail = Truncate(r.Detail ?? "", MaxPlanDetailChars);
+                return proto;
+            }),
+        },
+        Explanation = { result.Explanation },
+        Error = result.Error ?? "",
+        StartedAt = Timestamp.FromDateTimeOffset(result.StartedAt),
+        FinishedAt = Timestamp.FromDateTimeOffset(result.FinishedAt),
+    };
+
+    private static string Truncate(string text, int max) =>
+        text.Length <= max ? text : string.Concat(text.AsSpan(0, max), $"\n… ({text.Length - max} more characters not shown)\n");
+
     public static Proto.ConvergeReport ToReport(
         string hostId, long generation, ConvergeOutcome outcome, DateTimeOffset started, DateTimeOffset finished, ReleaseRef? running, string? error) => new()
         {

@@ -11,7 +11,7 @@ internal static class FleetCommandLine
         var context = new CommandContext(host);
         var root = new RootCommand(
             "fleet: manage a fleet of Odoo 18 servers through the OdooFleet controller.\n"
-            + "Add hosts with an enrollment token, watch their state, and roll the fleet to a new Odoo commit.")
+            + "Add hosts with an enrollment token, configure and watch them, and roll the fleet to a new Odoo commit.")
         {
             context.Controller,
             TokenCommand.Create(context),
@@ -26,6 +26,8 @@ internal static class FleetCommandLine
             "fleet token create --ttl 1h                 # then on the host: odoofleet-agent enroll ...",
             "fleet hosts",
             "fleet host show web-01",
+            "fleet host configure web-01 --domain erp.example.com --tls acme --acme-email ops@example.com",
+            "fleet host plan web-01                      # what its agent would change, computed on the host",
             "fleet rollout --version 18.0 --wait",
             "fleet rollout status r-3kq9t2mzpa --watch",
             "",
@@ -37,10 +39,10 @@ internal static class FleetCommandLine
             "     \"controllers\" are tried in turn when one is unreachable; \"apiToken\" is sent as a bearer token.",
             "",
             "Exit codes:",
-            "  0  ok (for --wait/--watch: the rollout succeeded)",
-            "  1  the operation failed (e.g. the rollout failed)",
+            "  0  ok (for --wait/--watch: the rollout succeeded; for host plan: the plan was computed)",
+            "  1  the operation failed (e.g. the rollout failed, the agent could not compute a plan)",
             "  2  bad usage or input (unknown option, bad --version or duration, rejected by the controller)",
-            "  3  timeout (--timeout reached; the rollout itself carries on)",
+            "  3  timeout (--timeout reached; the rollout itself carries on; a host did not answer a plan)",
             "  4  controller unreachable",
             "  5  not found, or permission denied / not authenticated",
             "  130  interrupted (Ctrl+C); a started rollout carries on");

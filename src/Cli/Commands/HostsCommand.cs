@@ -40,7 +40,7 @@ internal static class HostsCommand
     {
         var output = CommandContext.OutputOption();
         var idOrName = new Argument<string>("host") { Description = "Host id (like h-3kq9t2mzpa) or name" };
-        var show = new Command("show", "Show one host in detail: state, release, last converge, facts and metrics") { idOrName, output };
+        var show = new Command("show", "Show one host in detail: state, release, last converge, profile settings, facts and metrics") { idOrName, output };
         show.SetAction(async (parse, ct) =>
         {
             var request = new GetHostRequest { Id = parse.GetValue(idOrName) ?? "" };
@@ -48,7 +48,7 @@ internal static class HostsCommand
             var host = await connection.CallAsync((client, options) => client.GetHostAsync(request, options), idempotent: true, ct);
             if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
             {
-                context.Renderer.Json(HostView.ToJson(host, includeFacts: true), OutputJsonContext.Default.HostJson);
+                context.Renderer.Json(HostView.ToJson(host, includeFacts: true, includeProfile: true), OutputJsonContext.Default.HostJson);
             }
             else
             {
@@ -57,10 +57,19 @@ internal static class HostsCommand
 
             return ExitCodes.Ok;
         });
-        context.AddExamples(show, "fleet host show web-01", "fleet host show h-3kq9t2mzpa -o json | jq .metrics");
+        context.AddExamples(show, "fleet host show web-01", "fleet host show h-3kq9t2mzpa -o json | jq .metrics", "fleet host show web-01 -o json | jq .profile");
 
-        var group = new Command("host", "Inspect one host") { show };
-        context.AddExamples(group, "fleet host show web-01");
+        var group = new Command("host", "Inspect and configure one host, or see what its agent would change")
+        {
+            show,
+            HostConfigureCommand.Create(context),
+            HostPlanCommand.Create(context),
+        };
+        context.AddExamples(
+            group,
+            "fleet host show web-01",
+            "fleet host configure web-01 --domain erp.example.com --tls acme --acme-email ops@example.com",
+            "fleet host plan web-01");
         return group;
     }
 }

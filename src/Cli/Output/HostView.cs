@@ -15,7 +15,7 @@ internal static class HostView
         _ => "unknown",
     };
 
-    public static HostJson ToJson(Host host, bool includeFacts = false) =>
+    public static HostJson ToJson(Host host, bool includeFacts = false, bool includeProfile = false) =>
         new(
             host.Id,
             host.Name,
@@ -35,6 +35,7 @@ internal static class HostView
             Facts = includeFacts && host.Facts is { } f
                 ? new FactsJson(f.Hostname, f.OsId, f.OsVersion, f.CpuCores, f.MemoryBytes, f.DiskTotalBytes, [.. f.Addresses], f.AgentVersion, f.MachineId)
                 : null,
+            Profile = includeProfile ? ProfileView.ToJson(host.Profile ?? new HostProfile()) : null,
         };
 
     public static IReadOnlyList<HostJson> ToJson(IEnumerable<Host> hosts) => [.. hosts.Select(h => ToJson(h))];
@@ -69,6 +70,8 @@ internal static class HostView
             ("Desired state", "odoo", Formats.Release(host.Odoo) is { } r ? $"{r.Series} @ {r.Commit}" : "-"),
             ("Desired state", "last converge", host.LastConvergeSuccess ? "succeeded" : Formats.NullIfEmpty(host.LastConvergeError) is { } e ? $"failed: {e}" : "-"),
         };
+
+        rows.AddRange(ProfileView.Details(host.Profile ?? new HostProfile()).Select(d => ("Profile", d.Label, d.Value)));
 
         if (host.Facts is { } f)
         {

@@ -43,7 +43,49 @@ internal sealed record HostJson(
     /// <summary>Only in `fleet host show`.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FactsJson? Facts { get; init; }
+
+    /// <summary>Only in `fleet host show` and `fleet host configure`.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public ProfileJson? Profile { get; init; }
 }
+
+/// <summary>A host's profile settings; null = the default ("auto" for tuning, the fleet's value otherwise).</summary>
+internal sealed record ProfileJson(
+    IReadOnlyList<string> Domains,
+    string Tls,
+    string? AcmeEmail,
+    string DatabaseManager,
+    int? Workers,
+    int? CronThreads,
+    IReadOnlyDictionary<string, string> OdooOptions,
+    string? LogLevel,
+    PostgresJson Postgres,
+    int? LoginMaxRetry,
+    int? LoginFindTimeSeconds,
+    int? LoginBanSeconds,
+    bool UnattendedUpgrades);
+
+/// <summary>"local" (host etc. null) or "remote". The password is never part of it.</summary>
+internal sealed record PostgresJson(string Mode, string? Host, int? Port, string? User, string? Sslmode);
+
+internal sealed record ConfigureJson(bool Changed, HostJson Host);
+
+internal sealed record PlanResourceJson(string Id, string Kind, string Status, string? Message, string? Detail);
+
+internal sealed record PlanJson(
+    string RequestId,
+    string HostId,
+    string HostName,
+    long Generation,
+    bool Success,
+    string? Error,
+    int Changes,
+    int Unchanged,
+    int Failed,
+    IReadOnlyList<string> Explanation,
+    IReadOnlyList<PlanResourceJson> Resources,
+    string? RequestedAt,
+    string? FinishedAt);
 
 internal sealed record RolloutHostJson(string Id, string Name, string State, long Generation, string? Message, string? UpdatedAt);
 
@@ -66,4 +108,6 @@ internal sealed record TokenJson(string Token, string? ExpiresAt);
 [JsonSerializable(typeof(IReadOnlyList<HostJson>))]
 [JsonSerializable(typeof(RolloutJson))]
 [JsonSerializable(typeof(TokenJson))]
+[JsonSerializable(typeof(ConfigureJson))]
+[JsonSerializable(typeof(PlanJson))]
 internal sealed partial class OutputJsonContext : JsonSerializerContext;

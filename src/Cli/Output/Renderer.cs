@@ -77,6 +77,40 @@ internal sealed class Renderer
 
     public void Rollout(Rollout rollout) => console.Write(RolloutRenderable(rollout));
 
+    /// <summary>The explanation, the resources that would not stay as they are, a count, then the diffs.</summary>
+    public void Plan(HostPlan plan)
+    {
+        Line(PlanView.Header(plan));
+        foreach (var line in plan.Explanation)
+        {
+            Line("  " + PlanView.Printable(line));
+        }
+
+        var rows = PlanView.ToRows(plan);
+        if (rows.Count > 0)
+        {
+            var table = NewTable("RESOURCE", "KIND", "PLAN", "WHAT");
+            foreach (var row in rows)
+            {
+                table.AddRow(new Text(row.Id), new Text(row.Kind), new Markup(Colored(row.Status)), new Text(row.Message));
+            }
+
+            console.Write(table);
+        }
+        else if (plan.Explanation.Count > 0)
+        {
+            Line("");
+        }
+
+        Line(PlanView.Summary(plan));
+        foreach (var (id, detail) in PlanView.Diffs(plan))
+        {
+            Line("");
+            Line($"--- {id}");
+            Line(detail);
+        }
+    }
+
     /// <summary>Redraws the rollout in place while <paramref name="body"/> runs; the last frame stays on screen.</summary>
     public Task<T> LiveAsync<T>(Rollout initial, Func<Action<Rollout>, Task<T>> body)
     {
@@ -116,7 +150,7 @@ internal sealed class Renderer
         {
             "online" or "succeeded" => "green",
             "offline" or "failed" => "red",
-            "updating" or "running" => "yellow",
+            "updating" or "running" or "change" => "yellow",
             "unchanged" => "blue",
             _ => "grey",
         };

@@ -41,9 +41,13 @@ internal sealed class FleetConnection : IDisposable
     /// <summary>
     /// A unary call with failover. <paramref name="idempotent"/> false: fail over only when the request
     /// provably never reached a controller, so e.g. a rollout is not started twice.
+    /// <paramref name="timeout"/> replaces the default 30 s deadline for calls that wait on purpose.
     /// </summary>
     public async Task<T> CallAsync<T>(
-        Func<FleetService.FleetServiceClient, CallOptions, AsyncUnaryCall<T>> call, bool idempotent, CancellationToken cancellationToken)
+        Func<FleetService.FleetServiceClient, CallOptions, AsyncUnaryCall<T>> call,
+        bool idempotent,
+        CancellationToken cancellationToken,
+        TimeSpan? timeout = null)
     {
         RpcException? lastUnavailable = null;
         for (var tried = 0; tried < channels.Length; tried++)
@@ -51,7 +55,7 @@ internal sealed class FleetConnection : IDisposable
             try
             {
                 // gRPC deadlines are absolute wall-clock times checked by gRPC's own clock, not ours.
-                var options = new CallOptions(headers, DateTime.UtcNow + CallTimeout, cancellationToken);
+                var options = new CallOptions(headers, DateTime.UtcNow + (timeout ?? CallTimeout), cancellationToken);
                 return await call(Client(), options).ResponseAsync;
             }
             catch (RpcException e) when (e.StatusCode == StatusCode.Unavailable && (idempotent || RpcErrors.NeverSent(e)))
@@ -65,6 +69,12 @@ internal sealed class FleetConnection : IDisposable
             catch (RpcException e)
             {
                 throw RpcErrors.Map(e, Display(CurrentAddress), ApiTokenConfigured);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The channel reports DEADLINE_EXCEEDED, ours or the controller's own, as a bare
+                // cancellation (ThrowOperationCanceledOnCancellation): a deadline, not the user's Ctrl+C.
+                throw new CliException(ExitCodes.Timeout, $"controller at {Display(CurrentAddress)} did not answer in time");
             }
         }
 

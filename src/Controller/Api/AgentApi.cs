@@ -14,6 +14,7 @@ namespace OdooFleet.Controller.Api;
 internal sealed partial class AgentApi(
     EnrollmentStore enrollment,
     HostStore hosts,
+    PlanStore plans,
     AgentAuthenticator auth,
     HostCommandPublisher commands,
     IOptions<FleetOptions> fleetOptions,
@@ -148,7 +149,40 @@ internal sealed partial class AgentApi(
         var host = await hosts.FindAsync(hostId, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
         var o = fleetOptions.Value;
-        return new Domain.HostSpec(host.Id, host.DesiredGeneration, host.DesiredRelease, o.SourceUrl, o.OdooHttpPort, o.OdooGeventPort).ToProto();
+        return new Domain.HostSpec(host.Id, host.DesiredGeneration, host.DesiredRelease, o.SourceUrl, o.OdooHttpPort, o.OdooGeventPort)
+        {
+            Profile = ProfileRules.WithDefaults(host.Profile, o.ProfileDefaults),
+        }.ToProto();
+    }
+
+    public override async Task<ReportPlanResponse> ReportPlan(Contracts.V1.PlanReport request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId != hostId)
+        {
+            LogForeignAccess(logger, hostId, "ReportPlan", Printable(request.HostId));
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only report for itself"));
+        }
+
+        if (!Validation.IsId(request.RequestId, 'p'))
+        {
+            throw Invalid($"request_id: '{Printable(request.RequestId)}' is not a plan request id (like p-3kq9t2mzpa); answer the id of the PlanCommand");
+        }
+
+        if (request.Generation < 0)
+        {
+            throw Invalid("generation: must not be negative");
+        }
+
+        if (request.Resources.Count > 10_000 || request.Error.Length > 64 * 1024 || request.Explanation.Count > 1000
+            || request.Explanation.Any(line => line.Length > 4096) || request.Resources.Any(r => r.Detail.Length > 256 * 1024 || r.Message.Length > 64 * 1024))
+        {
+            throw Invalid("report: too large (at most 10000 resources, 256 KiB of detail and 64 KiB of message each, 1000 explanation lines of 4 KiB, 64 KiB of error)");
+        }
+
+        var accepted = await plans.RecordAsync(request.ToDomain(), time.GetUtcNow(), context.CancellationToken);
+        LogPlanReport(logger, hostId, request.RequestId, request.Generation, request.Success, accepted);
+        return new ReportPlanResponse { Accepted = accepted };
     }
 
     public override async Task<ReportConvergeResponse> ReportConverge(Contracts.V1.ConvergeReport request, ServerCallContext context)
@@ -208,6 +242,9 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} called {Method} for another host {OtherHostId}: refused")]
     private static partial void LogForeignAccess(ILogger logger, string hostId, string method, string otherHostId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} answered plan {RequestId} for generation {Generation} success={Success} (accepted={Accepted})")]
+    private static partial void LogPlanReport(ILogger logger, string hostId, string requestId, long generation, bool success, bool accepted);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogReport(ILogger logger, string hostId, long generation, bool success, bool accepted);

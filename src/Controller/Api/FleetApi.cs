@@ -17,6 +17,7 @@ namespace OdooFleet.Controller.Api;
 internal sealed partial class FleetApi(
     EnrollmentStore enrollment,
     HostStore hosts,
+    PlanStore plans,
     ReleaseResolver releases,
     IGrainFactory grains,
     IOptions<FleetOptions> options,
@@ -25,7 +26,10 @@ internal sealed partial class FleetApi(
     ILogger<FleetApi> logger) : FleetService.FleetServiceBase
 {
     private const long MaxTokenTtlSeconds = 30 * 86400;
+    private const int DefaultPlanTimeoutSeconds = 60;
+    private const int MaxPlanTimeoutSeconds = 600;
     private static readonly TimeSpan WatchPollInterval = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan PlanPollInterval = TimeSpan.FromMilliseconds(250);
 
     private TimeSpan OfflineAfter => TimeSpan.FromSeconds(options.Value.OfflineAfterSeconds);
 
@@ -62,9 +66,83 @@ internal sealed partial class FleetApi(
             throw Invalid("id: a host id or name is required");
         }
 
-        var host = await hosts.FindAsync(request.Id, context.CancellationToken)
-            ?? throw new RpcException(new Status(StatusCode.NotFound, $"host '{request.Id}' not found; list hosts with `fleet hosts`"));
+        var host = await hosts.FindAsync(request.Id, context.CancellationToken) ?? throw HostNotFound(request.Id);
         return host.ToProto(time.GetUtcNow(), OfflineAfter);
+    }
+
+    public override async Task<ConfigureHostResponse> ConfigureHost(ConfigureHostRequest request, ServerCallContext context)
+    {
+        var host = await FindHostAsync(request.Id, context.CancellationToken);
+        var change = request.ToDomain();
+        var errors = ProfileRules.Validate(change);
+        if (errors.Count > 0)
+        {
+            throw Invalid(string.Join("; ", errors));
+        }
+
+        var update = await grains.GetGrain<IHostGrain>(host.Id).Configure(change, "fleet host configure");
+        if (!update.Found)
+        {
+            throw HostNotFound(request.Id);
+        }
+
+        if (update.Errors.Length > 0)
+        {
+            throw Invalid(string.Join("; ", update.Errors));
+        }
+
+        var stored = await hosts.FindAsync(host.Id, context.CancellationToken) ?? throw HostNotFound(request.Id);
+        return new ConfigureHostResponse { Host = stored.ToProto(time.GetUtcNow(), OfflineAfter), Changed = update.Changed };
+    }
+
+    public override async Task<HostPlan> PlanHost(PlanHostRequest request, ServerCallContext context)
+    {
+        var timeoutSeconds = request.TimeoutSeconds == 0 ? DefaultPlanTimeoutSeconds : request.TimeoutSeconds;
+        if (timeoutSeconds is < 1 or > MaxPlanTimeoutSeconds)
+        {
+            throw Invalid($"timeout: {request.TimeoutSeconds} s is out of range; use 1s-10m (e.g. --timeout 2m)");
+        }
+
+        var ct = context.CancellationToken;
+        var host = await FindHostAsync(request.Id, ct);
+        var requestId = Identifiers.New("p");
+        var requestedAt = time.GetUtcNow();
+        // Persisted before announced: the agent's answer always finds its row.
+        await plans.CreateAsync(requestId, host.Id, requestedAt, ct);
+        try
+        {
+            await grains.GetGrain<IHostGrain>(host.Id).SendPlan(requestId);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogPlanNotSent(logger, host.Id, requestId, e.Message);
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"could not queue the plan request for host '{host.Name}' on the message broker ({e.Message}); check RabbitMQ and try again"));
+        }
+
+        LogPlanRequested(logger, host.Id, requestId, timeoutSeconds);
+        var deadline = requestedAt.AddSeconds(timeoutSeconds);
+        // A stopping controller must not hold its shutdown for the wait: the CLI asks another one.
+        using var waitEnd = CancellationTokenSource.CreateLinkedTokenSource(ct, lifetime.ApplicationStopping);
+        StoredPlan? answered;
+        try
+        {
+            answered = await plans.WaitForReportAsync(requestId, deadline, time, PlanPollInterval, waitEnd.Token);
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable, "controller is stopping; ask again (another controller answers)"));
+        }
+
+        if (answered is null)
+        {
+            var seen = host.LastSeen is { } last ? $"last heartbeat {(long)(time.GetUtcNow() - last).TotalSeconds} s ago" : "it never sent a heartbeat";
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded,
+                $"host '{host.Name}' did not answer plan {requestId} within {timeoutSeconds} s ({seen}); it may be offline or its agent busy "
+                + "(a long converge holds the lock); check `fleet host show " + host.Name + "` and try again, or pass a longer --timeout"));
+        }
+
+        return answered.ToProto(host.Name);
     }
 
     public override async Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)
@@ -149,10 +227,31 @@ internal sealed partial class FleetApi(
             : state;
     }
 
+    private async Task<HostRecord> FindHostAsync(string idOrName, CancellationToken ct)
+    {
+        if (idOrName.Length is 0 or > 128)
+        {
+            throw Invalid("id: a host id or name is required");
+        }
+
+        return await hosts.FindAsync(idOrName, ct) ?? throw HostNotFound(idOrName);
+    }
+
+    private static RpcException HostNotFound(string idOrName) =>
+        new(new Status(StatusCode.NotFound, $"host '{Printable(idOrName)}' not found; list hosts with `fleet hosts`"));
+
+    private static string Printable(string value) => ProfileRules.Printable(value);
+
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Enrollment token {TokenId} created, expires {ExpiresAt}")]
     private static partial void LogTokenCreated(ILogger logger, string tokenId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Plan {RequestId} requested from host {HostId}, waiting up to {TimeoutSeconds} s")]
+    private static partial void LogPlanRequested(ILogger logger, string hostId, string requestId, int timeoutSeconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Plan {RequestId} for host {HostId} could not be sent: {Error}")]
+    private static partial void LogPlanNotSent(ILogger logger, string hostId, string requestId, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {RolloutId} of {Release} started on {HostCount} host(s)")]
     private static partial void LogRolloutStarted(ILogger logger, string rolloutId, string release, int hostCount);

@@ -28,6 +28,120 @@ internal static class ProtoMapping
         r.StartedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue,
         r.FinishedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue);
 
+    public static Domain.PlanReport ToDomain(this V1.PlanReport r) => new(
+        r.RequestId,
+        r.HostId,
+        r.Generation,
+        r.Success,
+        r.Error,
+        [.. r.Explanation],
+        [.. r.Resources.Select(x => new Domain.ResourceResult(x.Id, x.Kind, x.Status.ToDomain(), x.Message, x.DurationMs) { Detail = x.Detail })],
+        r.StartedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue,
+        r.FinishedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue);
+
+    /// <summary>The request as a patch: a field the caller left unset stays null (kept).</summary>
+    public static Domain.ProfileChange ToDomain(this V1.ConfigureHostRequest r) => new()
+    {
+        Domains = r.Domains is null ? null : [.. r.Domains.Values],
+        Tls = r.HasTls ? r.Tls.ToDomain() : null,
+        AcmeEmail = r.HasAcmeEmail ? r.AcmeEmail : null,
+        DatabaseManager = r.HasDatabaseManager ? r.DatabaseManager : null,
+        Workers = r.HasWorkers ? r.Workers : null,
+        MaxCronThreads = r.HasMaxCronThreads ? r.MaxCronThreads : null,
+        SetOptions = r.SetOdooOptions.Count == 0 ? null : new Dictionary<string, string>(r.SetOdooOptions, StringComparer.Ordinal),
+        UnsetOptions = r.UnsetOdooOptions.Count == 0 ? null : [.. r.UnsetOdooOptions],
+        LogLevel = r.HasLogLevel ? r.LogLevel : null,
+        PostgresRemote = r.HasPostgresRemote ? r.PostgresRemote : null,
+        PostgresHost = r.HasPostgresHost ? r.PostgresHost : null,
+        PostgresPort = r.HasPostgresPort ? r.PostgresPort : null,
+        PostgresUser = r.HasPostgresUser ? r.PostgresUser : null,
+        PostgresSslMode = r.HasPostgresSslmode ? r.PostgresSslmode : null,
+        LoginMaxRetry = r.HasLoginMaxRetry ? r.LoginMaxRetry : null,
+        LoginFindTimeSeconds = r.HasLoginFindTimeSeconds ? r.LoginFindTimeSeconds : null,
+        LoginBanSeconds = r.HasLoginBanSeconds ? r.LoginBanSeconds : null,
+        UnattendedUpgradesOff = r.HasUnattendedUpgradesOff ? r.UnattendedUpgradesOff : null,
+    };
+
+    /// <summary>Unknown enum numbers (a newer client) stay out of range so validation names them.</summary>
+    private static Domain.TlsSetting ToDomain(this V1.TlsMode mode) => mode switch
+    {
+        V1.TlsMode.Unspecified or V1.TlsMode.SelfSigned => Domain.TlsSetting.SelfSigned,
+        V1.TlsMode.Acme => Domain.TlsSetting.Acme,
+        _ => (Domain.TlsSetting)(-1),
+    };
+
+    private static V1.TlsMode ToProto(this Domain.TlsSetting tls) =>
+        tls == Domain.TlsSetting.Acme ? V1.TlsMode.Acme : V1.TlsMode.SelfSigned;
+
+    public static V1.HostProfile ToProto(this Domain.HostProfile p)
+    {
+        var profile = new V1.HostProfile
+        {
+            Domains = { p.Domains },
+            Tls = p.Tls.ToProto(),
+            AcmeEmail = p.AcmeEmail ?? "",
+            DatabaseManager = p.DatabaseManager,
+            Workers = p.Workers ?? 0,
+            MaxCronThreads = p.MaxCronThreads ?? 0,
+            OdooOptions = { p.OdooOptions.ToDictionary(StringComparer.Ordinal) },
+            LogLevel = p.LogLevel ?? "",
+            LoginMaxRetry = p.LoginMaxRetry ?? 0,
+            LoginFindTimeSeconds = p.LoginFindTimeSeconds ?? 0,
+            LoginBanSeconds = p.LoginBanSeconds ?? 0,
+            UnattendedUpgradesOff = p.UnattendedUpgradesOff,
+        };
+        if (p.Postgres is { } pg)
+        {
+            profile.Postgres = new V1.PostgresProfile { Host = pg.Host, Port = pg.Port ?? 0, User = pg.User ?? "", Sslmode = pg.SslMode ?? "" };
+        }
+
+        return profile;
+    }
+
+    public static V1.HostPlan ToProto(this Domain.StoredPlan plan, string hostName)
+    {
+        var report = plan.Report ?? throw new InvalidOperationException($"plan {plan.RequestId} has no report yet");
+        var result = new V1.HostPlan
+        {
+            RequestId = plan.RequestId,
+            HostId = plan.HostId,
+            HostName = hostName,
+            Generation = report.Generation,
+            Success = report.Success,
+            Error = report.Error,
+            Explanation = { report.Explanation },
+            RequestedAt = Timestamp.FromDateTimeOffset(plan.RequestedAt),
+        };
+        result.Resources.AddRange(report.Resources.Select(r => r.ToProto()));
+        if (report.StartedAt != DateTimeOffset.MinValue)
+        {
+            result.StartedAt = Timestamp.FromDateTimeOffset(report.StartedAt);
+        }
+
+        if (report.FinishedAt != DateTimeOffset.MinValue)
+        {
+            result.FinishedAt = Timestamp.FromDateTimeOffset(report.FinishedAt);
+        }
+
+        return result;
+    }
+
+    private static V1.ResourceResult ToProto(this Domain.ResourceResult r) => new()
+    {
+        Id = r.Id,
+        Kind = r.Kind,
+        Status = r.Outcome switch
+        {
+            Domain.ResourceOutcome.Changed => V1.ResourceStatus.Changed,
+            Domain.ResourceOutcome.Failed => V1.ResourceStatus.Failed,
+            Domain.ResourceOutcome.Skipped => V1.ResourceStatus.Skipped,
+            _ => V1.ResourceStatus.Unchanged,
+        },
+        Message = r.Message,
+        DurationMs = r.DurationMs,
+        Detail = r.Detail,
+    };
+
     private static Domain.ResourceOutcome ToDomain(this V1.ResourceStatus s) => s switch
     {
         V1.ResourceStatus.Changed => Domain.ResourceOutcome.Changed,
@@ -78,6 +192,7 @@ internal static class ProtoMapping
             EnrolledAt = Timestamp.FromDateTimeOffset(h.EnrolledAt),
             LastConvergeSuccess = h.LastConvergeSuccess,
             LastConvergeError = h.LastConvergeError,
+            Profile = h.Profile.ToProto(),
         };
         if (h.LastSeen is { } seen)
         {
@@ -97,18 +212,45 @@ internal static class ProtoMapping
         return host;
     }
 
-    public static V1.HostSpec ToProto(this Domain.HostSpec s) => new()
+    /// <summary>The agent's spec; the profile's unset values are the agent's defaults (zero/empty on the wire).</summary>
+    public static V1.HostSpec ToProto(this Domain.HostSpec s)
     {
-        HostId = s.HostId,
-        Generation = s.Generation,
-        Odoo = new V1.OdooSpec
+        var p = s.Profile;
+        var postgres = p.Postgres is { } pg
+            ? new V1.PostgresSpec { Remote = true, Host = pg.Host, Port = pg.Port ?? 0, User = pg.User ?? "", Sslmode = pg.SslMode ?? "" }
+            : new V1.PostgresSpec();
+        return new V1.HostSpec
         {
-            Release = s.Release.ToProto(),
-            SourceUrl = s.SourceUrl,
-            HttpPort = s.HttpPort,
-            GeventPort = s.GeventPort,
-        },
-    };
+            HostId = s.HostId,
+            Generation = s.Generation,
+            Odoo = new V1.OdooSpec
+            {
+                Release = s.Release.ToProto(),
+                SourceUrl = s.SourceUrl,
+                HttpPort = s.HttpPort,
+                GeventPort = s.GeventPort,
+                Workers = p.Workers ?? 0,
+                MaxCronThreads = p.MaxCronThreads ?? 0,
+                Options = { p.OdooOptions.ToDictionary(StringComparer.Ordinal) },
+                LogLevel = p.LogLevel ?? "",
+            },
+            Postgres = postgres,
+            Web = new V1.WebSpec
+            {
+                Domains = { p.Domains },
+                Tls = p.Tls.ToProto(),
+                AcmeEmail = p.AcmeEmail ?? "",
+                DatabaseManager = p.DatabaseManager,
+            },
+            Security = new V1.SecuritySpec
+            {
+                LoginMaxRetry = p.LoginMaxRetry ?? 0,
+                LoginFindTimeSeconds = p.LoginFindTimeSeconds ?? 0,
+                LoginBanSeconds = p.LoginBanSeconds ?? 0,
+                UnattendedUpgradesOff = p.UnattendedUpgradesOff,
+            },
+        };
+    }
 
     public static V1.Rollout ToProto(this RolloutState s)
     {

@@ -38,7 +38,11 @@ internal enum ResourceOutcome
     Skipped,
 }
 
-internal sealed record ResourceResult(string Id, string Kind, ResourceOutcome Outcome, string Message, long DurationMs);
+internal sealed record ResourceResult(string Id, string Kind, ResourceOutcome Outcome, string Message, long DurationMs)
+{
+    /// <summary>Multi-line detail of a change (a unified diff, secrets redacted by the agent); empty when none.</summary>
+    public string Detail { get; init; } = "";
+}
 
 /// <summary>What an agent reports after converging one generation of its spec.</summary>
 internal sealed record ConvergeReport(
@@ -50,6 +54,21 @@ internal sealed record ConvergeReport(
     IReadOnlyList<ResourceResult> Resources,
     DateTimeOffset StartedAt,
     DateTimeOffset FinishedAt);
+
+/// <summary>What an agent answers to a plan request: what converging its current spec would change.</summary>
+internal sealed record PlanReport(
+    string RequestId,
+    string HostId,
+    long Generation,
+    bool Success,
+    string Error,
+    IReadOnlyList<string> Explanation,
+    IReadOnlyList<ResourceResult> Resources,
+    DateTimeOffset StartedAt,
+    DateTimeOffset FinishedAt);
+
+/// <summary>A plan request as stored: the report is null until the agent answers.</summary>
+internal sealed record StoredPlan(string RequestId, string HostId, DateTimeOffset RequestedAt, DateTimeOffset? ReportedAt, PlanReport? Report);
 
 /// <summary>A host as the fleet tables know it.</summary>
 internal sealed record HostRecord(
@@ -69,9 +88,16 @@ internal sealed record HostRecord(
     string LastConvergeError,
     string Queue)
 {
+    /// <summary>The host's own profile settings (what `fleet host configure` set).</summary>
+    public HostProfile Profile { get; init; } = HostProfile.Default;
+
     public bool IsOnline(DateTimeOffset now, TimeSpan offlineAfter) =>
         LastSeen is { } seen && now - seen <= offlineAfter;
 }
 
 /// <summary>The whole desired state of one host, as the agent fetches it.</summary>
-internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Release, string SourceUrl, int HttpPort, int GeventPort);
+internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Release, string SourceUrl, int HttpPort, int GeventPort)
+{
+    /// <summary>The host's profile with the fleet defaults filled in.</summary>
+    public HostProfile Profile { get; init; } = HostProfile.Default;
+}

@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
 
@@ -15,10 +17,20 @@ internal interface IHostGrain : IGrainWithStringKey
 
     /// <summary>Sends Converge for the current desired generation again (level-based, harmless if duplicated).</summary>
     Task ResendConverge();
+
+    /// <summary>
+    /// Applies a profile change (validated by the caller) atomically; a real change bumps the
+    /// generation and tells the agent, an identical one changes nothing.
+    /// </summary>
+    Task<ProfileUpdate> Configure(ProfileChange change, string cause);
+
+    /// <summary>Asks the agent for a plan of its current spec; the answer arrives through ReportPlan.</summary>
+    Task SendPlan(string requestId);
 }
 
 internal sealed partial class HostGrain(
-    HostStore hosts, HostCommandPublisher commands, TimeProvider time, ILogger<HostGrain> logger) : Grain, IHostGrain
+    HostStore hosts, HostCommandPublisher commands, IOptions<FleetOptions> options, TimeProvider time, ILogger<HostGrain> logger)
+    : Grain, IHostGrain
 {
     private string HostId => this.GetPrimaryKeyString();
 
@@ -31,19 +43,40 @@ internal sealed partial class HostGrain(
         // again. Converge is level-based, so a duplicate is harmless and a missing one is not.
         if (changed || (await hosts.FindAsync(HostId, CancellationToken.None))?.AppliedGeneration < generation)
         {
-            try
-            {
-                await commands.SendConvergeAsync(HostId, generation, CancellationToken.None);
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // The spec change is persisted; delivery is level-based: the rollout resends, and
-                // the agent's heartbeat ack carries the desired generation meanwhile.
-                LogSendFailed(logger, HostId, generation, e.Message);
-            }
+            await TellAgentAsync(generation);
         }
 
         return new SpecChange(generation, changed);
+    }
+
+    public async Task<ProfileUpdate> Configure(ProfileChange change, string cause)
+    {
+        var defaults = options.Value.ProfileDefaults;
+        var update = await hosts.UpdateProfileAsync(
+            HostId, current => ProfileRules.Apply(current, change, defaults), cause, time.GetUtcNow(), CancellationToken.None);
+        if (update.Changed)
+        {
+            LogConfigured(logger, HostId, update.Generation, cause);
+            await TellAgentAsync(update.Generation);
+        }
+
+        return update;
+    }
+
+    public Task SendPlan(string requestId) => commands.SendPlanAsync(HostId, requestId, CancellationToken.None);
+
+    private async Task TellAgentAsync(long generation)
+    {
+        try
+        {
+            await commands.SendConvergeAsync(HostId, generation, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The spec change is persisted; delivery is level-based: a rollout resends, and the
+            // agent's heartbeat ack carries the desired generation meanwhile.
+            LogSendFailed(logger, HostId, generation, e.Message);
+        }
     }
 
     public async Task ResendConverge()
@@ -52,6 +85,9 @@ internal sealed partial class HostGrain(
             ?? throw new InvalidOperationException($"host {HostId} does not exist");
         await commands.SendConvergeAsync(HostId, host.DesiredGeneration, CancellationToken.None);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} profile changed by {Cause}: desired generation {Generation}")]
+    private static partial void LogConfigured(ILogger logger, string hostId, long generation, string cause);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Converge for host {HostId} generation {Generation} not sent now ({Error}); it will be resent")]
     private static partial void LogSendFailed(ILogger logger, string hostId, long generation, string error);

@@ -1,9 +1,10 @@
 using System.ComponentModel.DataAnnotations;
+using OdooFleet.Controller.Domain;
 
 namespace OdooFleet.Controller.Hosting;
 
 /// <summary>Settings of section "Fleet". Every value is validated at start-up.</summary>
-internal sealed class FleetOptions
+internal sealed class FleetOptions : IValidatableObject
 {
     public const string Section = "Fleet";
 
@@ -38,6 +39,42 @@ internal sealed class FleetOptions
     public int OdooHttpPort { get; set; } = 8069;
 
     public int OdooGeventPort { get; set; } = 8072;
+
+    /// <summary>Contact e-mail for Let's Encrypt on hosts whose profile names none (needed for --tls acme).</summary>
+    public string? AcmeEmail { get; set; }
+
+    /// <summary>Odoo log level of hosts whose profile sets none.</summary>
+    public string LogLevel { get; set; } = "info";
+
+    /// <summary>fail2ban: failed Odoo logins before a ban, on hosts whose profile sets none.</summary>
+    [Range(1, ProfileRules.MaxLoginRetry)]
+    public int LoginMaxRetry { get; set; } = 5;
+
+    [Range(ProfileRules.MinWindowSeconds, ProfileRules.MaxFindTimeSeconds)]
+    public int LoginFindTimeSeconds { get; set; } = 600;
+
+    [Range(ProfileRules.MinWindowSeconds, ProfileRules.MaxBanSeconds)]
+    public int LoginBanSeconds { get; set; } = 3600;
+
+    public ProfileDefaults ProfileDefaults =>
+        new(string.IsNullOrEmpty(AcmeEmail) ? null : AcmeEmail, LogLevel, LoginMaxRetry, LoginFindTimeSeconds, LoginBanSeconds);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(AcmeEmail) && !ProfileRules.IsEmail(AcmeEmail))
+        {
+            yield return new ValidationResult(
+                $"Fleet:AcmeEmail: '{ProfileRules.Printable(AcmeEmail)}' is not an e-mail address; set e.g. ops@example.com or leave it unset",
+                [nameof(AcmeEmail)]);
+        }
+
+        if (!ProfileRules.LogLevels.Contains(LogLevel))
+        {
+            yield return new ValidationResult(
+                $"Fleet:LogLevel: '{ProfileRules.Printable(LogLevel)}' is not an Odoo 18 log level; use one of {string.Join(", ", ProfileRules.LogLevels)}",
+                [nameof(LogLevel)]);
+        }
+    }
 }
 
 /// <summary>Settings of section "Broker": the RabbitMQ the controller and agents use.</summary>

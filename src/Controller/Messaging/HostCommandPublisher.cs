@@ -51,22 +51,39 @@ internal sealed partial class HostCommandPublisher(
     /// <summary>Publishes Converge{generation}; returns once the broker has confirmed it to disk.</summary>
     public async Task SendConvergeAsync(string hostId, long generation, CancellationToken cancellation)
     {
+        var command = NewCommand(hostId);
+        command.Converge = new ConvergeCommand { Generation = generation };
+        await PublishAsync(command, cancellation);
+        LogSent(logger, "Converge", hostId, $"generation {generation}", command.CommandId);
+    }
+
+    /// <summary>Publishes Plan{request id}: the agent answers with ReportPlan.</summary>
+    public async Task SendPlanAsync(string hostId, string requestId, CancellationToken cancellation)
+    {
+        var command = NewCommand(hostId);
+        command.Plan = new PlanCommand { RequestId = requestId };
+        await PublishAsync(command, cancellation);
+        LogSent(logger, "Plan", hostId, $"request {requestId}", command.CommandId);
+    }
+
+    private HostCommand NewCommand(string hostId) => new()
+    {
+        CommandId = Identifiers.New("c"),
+        HostId = hostId,
+        IssuedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
+    };
+
+    private async Task PublishAsync(HostCommand command, CancellationToken cancellation)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         timeout.CancelAfter(OperationTimeout);
         var ct = timeout.Token;
-        var command = new HostCommand
-        {
-            CommandId = Identifiers.New("c"),
-            HostId = hostId,
-            IssuedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
-            Converge = new ConvergeCommand { Generation = generation },
-        };
         var body = command.ToByteArray();
         await gate.WaitAsync(ct);
         try
         {
             var ch = await GetChannelAsync(ct);
-            var queue = await DeclareHostQueueAsync(ch, hostId, ct);
+            var queue = await DeclareHostQueueAsync(ch, command.HostId, ct);
             var props = new BasicProperties
             {
                 Persistent = true,
@@ -75,7 +92,6 @@ internal sealed partial class HostCommandPublisher(
                 MessageId = command.CommandId,
             };
             await ch.BasicPublishAsync(exchange: "", routingKey: queue, mandatory: true, basicProperties: props, body: body, cancellationToken: ct);
-            LogSent(logger, hostId, generation, command.CommandId);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
         {
@@ -154,8 +170,8 @@ internal sealed partial class HostCommandPublisher(
         gate.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Sent Converge to host {HostId} for generation {Generation} (command {CommandId})")]
-    private static partial void LogSent(ILogger logger, string hostId, long generation, string commandId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Sent {Kind} to host {HostId} for {What} (command {CommandId})")]
+    private static partial void LogSent(ILogger logger, string kind, string hostId, string what, string commandId);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Closing a broken broker connection failed: {Error}")]
     private static partial void LogResetFailed(ILogger logger, string error);

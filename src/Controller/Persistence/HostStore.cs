@@ -12,7 +12,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
         """
         id, name, address, enrolled_at, last_seen, facts::text, metrics::text, desired_generation, desired_series,
         desired_commit, applied_generation, reported_generation, running_series, running_commit,
-        last_converge_success, last_converge_error, queue
+        last_converge_success, last_converge_error, queue, profile::text
         """;
 
     public async Task<IReadOnlyList<HostRecord>> ListAsync(CancellationToken ct)
@@ -98,6 +98,64 @@ internal sealed class HostStore(NpgsqlDataSource db)
     }
 
     /// <summary>
+    /// Applies a profile change in one transaction: the host row is locked, <paramref name="apply"/>
+    /// merges the change into the stored profile (or refuses it), and only a real difference is
+    /// written, bumps the desired generation and records HostSpecChanged. The same change twice
+    /// bumps once.
+    /// </summary>
+    public async Task<ProfileUpdate> UpdateProfileAsync(
+        string hostId,
+        Func<HostProfile, (HostProfile? Profile, IReadOnlyList<string> Errors)> apply,
+        string cause,
+        DateTimeOffset now,
+        CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        HostProfile current;
+        long generation;
+        await using (var read = new NpgsqlCommand("SELECT profile::text, desired_generation FROM hosts WHERE id = $1 FOR UPDATE", conn, tx))
+        {
+            read.Parameters.AddWithValue(hostId);
+            await using var reader = await read.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return ProfileUpdate.NotFound;
+            }
+
+            current = ReadProfile(reader.GetString(0));
+            generation = reader.GetInt64(1);
+        }
+
+        var (next, errors) = apply(current);
+        if (next is null || errors.Count > 0)
+        {
+            await tx.RollbackAsync(ct);
+            return new ProfileUpdate(true, generation, false, [.. errors]);
+        }
+
+        if (next.IsEquivalentTo(current))
+        {
+            await tx.RollbackAsync(ct);
+            return new ProfileUpdate(true, generation, false, []);
+        }
+
+        var profileJson = Json.Serialize(next);
+        await using (var update = new NpgsqlCommand(
+            "UPDATE hosts SET profile = $2, desired_generation = desired_generation + 1 WHERE id = $1 RETURNING desired_generation", conn, tx))
+        {
+            update.Parameters.AddWithValue(hostId);
+            update.Parameters.AddWithValue(NpgsqlDbType.Jsonb, profileJson);
+            generation = (long)(await update.ExecuteScalarAsync(ct))!;
+        }
+
+        await EventStore.AppendAsync(
+            conn, tx, "HostSpecChanged", hostId, Json.Serialize(new { generation, cause, profile = next }), now, ct);
+        await tx.CommitAsync(ct);
+        return new ProfileUpdate(true, generation, true, []);
+    }
+
+    /// <summary>
     /// Stores a converge report; one for an older generation than already stored, or for a
     /// generation the controller never issued, is ignored.
     /// </summary>
@@ -174,7 +232,12 @@ internal sealed class HostStore(NpgsqlDataSource db)
         RunningRelease: ReleaseOrNull(r, 12, 13),
         LastConvergeSuccess: r.GetBoolean(14),
         LastConvergeError: r.GetString(15),
-        Queue: r.GetString(16));
+        Queue: r.GetString(16))
+    {
+        Profile = ReadProfile(r.GetString(17)),
+    };
+
+    private static HostProfile ReadProfile(string json) => Json.Deserialize<HostProfile>(json) ?? HostProfile.Default;
 
     private static OdooRelease? ReleaseOrNull(DbDataReader r, int series, int commit) =>
         r.IsDBNull(series) || r.IsDBNull(commit) ? null : new OdooRelease(r.GetString(series), r.GetString(commit));

@@ -31,6 +31,19 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
 
     public ConcurrentQueue<string?> Authorizations { get; } = new();
 
+    public List<ConfigureHostRequest> ConfigureRequests { get; } = [];
+
+    /// <summary>What ConfigureHost answers in "changed".</summary>
+    public bool ConfigureChanged { get; set; } = true;
+
+    /// <summary>When set, ConfigureHost refuses with this InvalidArgument message (as the controller's validation does).</summary>
+    public string? ConfigureRefusal { get; set; }
+
+    public HostPlan? Plan { get; set; }
+
+    /// <summary>When set, PlanHost fails with it (e.g. the controller's DEADLINE_EXCEEDED for a silent host).</summary>
+    public RpcException? PlanError { get; set; }
+
     /// <summary>Completed once WatchRollout has written all its updates.</summary>
     public TaskCompletionSource UpdatesWritten { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -57,6 +70,57 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
         Record(context, $"GetHost {request.Id}");
         return Task.FromResult(Hosts.FirstOrDefault(h => h.Id == request.Id || h.Name == request.Id)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"host '{request.Id}' not found; list hosts with `fleet hosts`")));
+    }
+
+    public override Task<ConfigureHostResponse> ConfigureHost(ConfigureHostRequest request, ServerCallContext context)
+    {
+        Record(context, $"ConfigureHost {request.Id}");
+        ConfigureRequests.Add(request.Clone());
+        var host = Hosts.FirstOrDefault(h => h.Id == request.Id || h.Name == request.Id)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"host '{request.Id}' not found; list hosts with `fleet hosts`"));
+        if (ConfigureRefusal is not null)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, ConfigureRefusal));
+        }
+
+        // Enough of the controller's merge for the CLI's output: domains, TLS and workers.
+        var updated = host.Clone();
+        updated.Profile ??= new HostProfile();
+        if (request.Domains is not null)
+        {
+            updated.Profile.Domains.Clear();
+            updated.Profile.Domains.AddRange(request.Domains.Values);
+        }
+
+        if (request.HasTls)
+        {
+            updated.Profile.Tls = request.Tls;
+        }
+
+        if (request.HasWorkers)
+        {
+            updated.Profile.Workers = request.Workers;
+        }
+
+        if (ConfigureChanged)
+        {
+            updated.DesiredGeneration++;
+        }
+
+        return Task.FromResult(new ConfigureHostResponse { Host = updated, Changed = ConfigureChanged });
+    }
+
+    public override Task<HostPlan> PlanHost(PlanHostRequest request, ServerCallContext context)
+    {
+        Record(context, $"PlanHost {request.Id} timeout={request.TimeoutSeconds}");
+        if (PlanError is not null)
+        {
+            throw PlanError;
+        }
+
+        return Task.FromResult(Plan is not null && (Plan.HostName == request.Id || Plan.HostId == request.Id)
+            ? Plan
+            : throw new RpcException(new Status(StatusCode.NotFound, $"host '{request.Id}' not found; list hosts with `fleet hosts`")));
     }
 
     public override Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)

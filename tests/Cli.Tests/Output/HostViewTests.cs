@@ -81,7 +81,19 @@ public sealed class HostViewTests
     {
         var details = HostView.Details(Samples.OnlineHost(), Samples.Now);
 
-        Assert.Equal(["Host", "Desired state", "Facts", "Metrics"], details.Select(d => d.Section).Distinct());
+        Assert.Equal(["Host", "Desired state", "Profile", "Facts", "Metrics"], details.Select(d => d.Section).Distinct());
         Assert.Contains(("Metrics", "memory available", "6.0 GiB of 8.0 GiB"), details);
+    }
+
+    [Fact]
+    public void Details_HostWithoutProfile_DefaultsSpelledOut()
+    {
+        var details = HostView.Details(Samples.OnlineHost(), Samples.Now);
+
+        Assert.Contains(("Profile", "workers", "auto"), details);
+        Assert.Contains(("Profile", "tls", "self-signed"), details);
+        Assert.Contains(("Profile", "postgresql", "local (installed and tuned by the agent)"), details);
+        Assert.Contains(("Profile", "login ban", "after default failed logins within default, for default"), details);
+        Assert.Contains(("Profile", "database manager", "blocked"), details);
     }
 }

@@ -60,6 +60,44 @@ internal static class Samples
         LastConvergeError = "nginx -t failed",
     };
 
+    public static HostProfile Profile() => new()
+    {
+        Domains = { "erp.example.com", "www.example.com" },
+        Tls = TlsMode.Acme,
+        AcmeEmail = "ops@example.com",
+        Workers = 5,
+        OdooOptions = { ["limit_time_cpu"] = "600" },
+        Postgres = new PostgresProfile { Host = "db1.example.com", Sslmode = "verify-full" },
+        LoginMaxRetry = 3,
+        LoginBanSeconds = 86400,
+    };
+
+    /// <summary>An agent's plan: two changes (one with a diff), three unchanged resources, the tuning explanation.</summary>
+    public static HostPlan Plan(bool success = true) => new()
+    {
+        RequestId = "p-3kq9t2mzpa",
+        HostId = "h-web01",
+        HostName = "web-01",
+        Generation = 6,
+        Success = success,
+        Error = success ? "" : "service:odoo.service: systemctl is-enabled failed",
+        Explanation = { "workers = 5: min(2 x 2 cores + 1 = 5, RAM allows 6)", "limit_memory_hard = 2560 MiB" },
+        Resources =
+        {
+            new ResourceResult { Id = "user:odoo", Kind = "user", Status = ResourceStatus.Unchanged },
+            new ResourceResult
+            {
+                Id = "file:/etc/odoo.conf", Kind = "file", Status = ResourceStatus.Changed, Message = "would write /etc/odoo.conf (812 bytes)",
+                Detail = "--- /etc/odoo.conf\n+++ /etc/odoo.conf (new)\n@@ -3 +3 @@\n-workers = 3\n+workers = 5\n",
+            },
+            new ResourceResult { Id = "service:odoo.service", Kind = "service", Status = success ? ResourceStatus.Changed : ResourceStatus.Failed, Message = success ? "would restart (file:/etc/odoo.conf changed)" : "systemctl is-enabled failed" },
+            new ResourceResult { Id = "directory:/opt/odoo", Kind = "directory", Status = ResourceStatus.Unchanged },
+            new ResourceResult { Id = "health:odoo", Kind = "health", Status = ResourceStatus.Unchanged },
+        },
+        RequestedAt = Timestamp.FromDateTimeOffset(Now),
+        FinishedAt = Timestamp.FromDateTimeOffset(Now.AddSeconds(2)),
+    };
+
     public static Rollout Rollout(RolloutState state, params (string Id, string Name, RolloutHostState State)[] hosts)
     {
         var rollout = new Rollout
