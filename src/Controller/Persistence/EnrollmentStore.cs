@@ -57,8 +57,8 @@ internal sealed class EnrollmentStore(NpgsqlDataSource db)
 
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO hosts (id, name, address, agent_secret_hash, queue, enrolled_at, facts)
-            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            INSERT INTO hosts (id, name, address, agent_secret_hash, queue, enrolled_at, facts, desired_generation)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(host.Id);
@@ -71,6 +71,8 @@ internal sealed class EnrollmentStore(NpgsqlDataSource db)
             await insert.ExecuteNonQueryAsync(ct);
         }
 
+        // Generation 1 is the production baseline without Odoo: the agent's first heartbeat sees it
+        // ahead of its applied 0 and converges the host with no further typing.
         await beforeCommit(ct);
         await EventStore.AppendAsync(conn, tx, "HostEnrolled", host.Id, eventJson, now, ct);
         await tx.CommitAsync(ct);
