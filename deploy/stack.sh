@@ -194,6 +194,8 @@ controller_start() {
     export ASPNETCORE_URLS="http://127.0.0.1:$port;http://$BRIDGE_IP:$port"
     export ConnectionStrings__Fleet="Host=127.0.0.1;Username=odoofleet;Password=$OF_PG_PASSWORD;Database=$OF_DB"
     export Fleet__SourceUrl; Fleet__SourceUrl=$(source_url)
+    # The fixture source has no Python requirements: an empty wheelhouse spares test hosts the compilers.
+    [ "${OF_SOURCE:-fixture}" = fixture ] && export Fleet__Wheelhouse=/opt/wheelhouse
     export Fleet__AgentEndpoints__0="http://$BRIDGE_IP:${CONTROLLER_PORTS[0]}"
     export Fleet__AgentEndpoints__1="http://$BRIDGE_IP:${CONTROLLER_PORTS[1]}"
     export Fleet__ApiToken="$OF_API_TOKEN"
@@ -248,6 +250,7 @@ cmd_enroll() {
   local h token
   for h in "$@"; do
     bash "$TESTHOSTS" exec "$h" -- ln -sfn /opt/odoofleet/agent/odoofleet-agent /usr/local/bin/odoofleet-agent
+    bash "$TESTHOSTS" exec "$h" -- mkdir -p /opt/wheelhouse
     bash "$TESTHOSTS" exec "$h" -- sh -c 'cat > /etc/systemd/system/odoofleet-agent.service' < "$HERE/systemd/odoofleet-agent.service"
     if ! host_enrolled "$h"; then
       token=$(fleet token create --ttl 10m -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

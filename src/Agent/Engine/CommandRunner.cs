@@ -70,6 +70,8 @@ internal static class CommandRunnerExtensions
 
 internal sealed class ProcessCommandRunner : ICommandRunner
 {
+    private static readonly string[] SystemdServiceVariables = ["NOTIFY_SOCKET", "WATCHDOG_PID", "WATCHDOG_USEC", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"];
+
     public async Task<CommandResult> RunAsync(CommandSpec spec, CancellationToken ct)
     {
         var startInfo = new ProcessStartInfo(spec.Program)
@@ -93,6 +95,13 @@ internal sealed class ProcessCommandRunner : ICommandRunner
 
         // Programs must never wait for a human, and their messages must be parseable.
         startInfo.Environment["LC_ALL"] = "C";
+
+        // systemd's per-service sockets belong to the agent alone: a child (dpkg's maintainer
+        // scripts, a daemon started by one) must not notify or inherit them as if it were the agent.
+        foreach (var inherited in SystemdServiceVariables)
+        {
+            startInfo.Environment.Remove(inherited);
+        }
         foreach (var (key, value) in spec.Environment)
         {
             startInfo.Environment[key] = value;

@@ -75,15 +75,22 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
     }
 
     /// <param name="Missing">Wanted packages dpkg does not list as installed, with their dpkg status ("not known" when dpkg never saw them).</param>
-    internal sealed record Observed(IReadOnlyDictionary<string, string> Missing) : Observation;
+    /// <param name="Missing">Package to why it is missing, for messages.</param>
+    /// <param name="Interrupted">Some wanted package is mid-install (a killed or failed dpkg run).</param>
+    internal sealed record Observed(IReadOnlyDictionary<string, string> Missing, bool Interrupted = false) : Observation;
 
-    private sealed record InstallChange(string Description, IReadOnlyList<string> Packages) : Change(Description);
+    /// <param name="Interrupted">A package is unpacked or half-configured (a killed or failed dpkg run): finish that first.</param>
+    private sealed record InstallChange(string Description, IReadOnlyList<string> Packages, bool Interrupted) : Change(Description);
 
     public override string Id => $"packages:{spec.Name}";
 
     public override string Kind => "packages";
 
-    protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct) => new(await MissingAsync(ct));
+    protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
+    {
+        var missing = await MissingAsync(ct);
+        return new Observed(missing, missing.Values.Any(why => why.StartsWith(StatusPrefix, StringComparison.Ordinal) && IsInterrupted(why[StatusPrefix.Length..].TrimEnd('\''))));
+    }
 
     protected override Change? Diff(Observed observed, IReadOnlySet<string> changedDependencies)
     {
@@ -93,12 +100,22 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         }
 
         var names = observed.Missing.Keys.Order(StringComparer.Ordinal).ToList();
-        return new InstallChange($"install {string.Join(", ", names)}", names);
+        var interrupted = observed.Interrupted;
+        return new InstallChange(
+            $"{(interrupted ? "finish interrupted dpkg run, " : "")}install {string.Join(", ", names)}", names, interrupted);
     }
 
     public override async Task<string?> ApplyAsync(Change change, CancellationToken ct)
     {
-        var wanted = ((InstallChange)change).Packages;
+        var plan = (InstallChange)change;
+        var wanted = plan.Packages;
+        if (plan.Interrupted)
+        {
+            // apt-get refuses to install anything until the interrupted run is configured.
+            await runner.RunCheckedAsync(
+                new CommandSpec("dpkg", ["--configure", "-a", "--force-confdef", "--force-confold"]) { Timeout = installTimeout, Environment = NonInteractive }, ct);
+        }
+
         var updated = false;
         if (!HasPackageLists() || await AnyWithoutCandidateAsync(wanted, ct))
         {
@@ -176,6 +193,8 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         return withCandidate;
     }
 
+    private const string StatusPrefix = "dpkg status '";
+
     private async Task<IReadOnlyDictionary<string, string>> MissingAsync(CancellationToken ct)
     {
         var query = new CommandSpec("dpkg-query", ["-W", "-f=${Package}\t${db:Status-Abbrev}\t${Version}\n", "--", .. packages])
@@ -200,7 +219,7 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
             var status = statuses.GetValueOrDefault(package.Split(':')[0]);
             if (status != "ii")
             {
-                missing[package] = status is null ? "not known to dpkg" : $"dpkg status '{status}'";
+                missing[package] = status is null ? "not known to dpkg" : $"{StatusPrefix}{status}'";
             }
         }
 
@@ -242,6 +261,9 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
             Timeout = installTimeout,
             Environment = NonInteractive,
         };
+
+    /// <summary>dpkg's want/state abbreviation with an installed want but an unfinished state (iU unpacked, iF half-configured, iH half-installed, iW/it triggers).</summary>
+    internal static bool IsInterrupted(string status) => status.Length >= 2 && status[0] == 'i' && status[1] is 'U' or 'F' or 'H' or 'W' or 't';
 
     private static bool IsUnknownPackage(CommandResult result) =>
         result.Stderr.Contains("Unable to locate package", StringComparison.Ordinal)

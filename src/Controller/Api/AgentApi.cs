@@ -152,6 +152,7 @@ internal sealed partial class AgentApi(
         return new Domain.HostSpec(host.Id, host.DesiredGeneration, host.DesiredRelease, o.SourceUrl, o.OdooHttpPort, o.OdooGeventPort)
         {
             Profile = ProfileRules.WithDefaults(host.Profile, o.ProfileDefaults),
+            Wheelhouse = string.IsNullOrEmpty(o.Wheelhouse) ? null : o.Wheelhouse,
         }.ToProto();
     }
 

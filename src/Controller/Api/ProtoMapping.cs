@@ -227,6 +227,7 @@ internal static class ProtoMapping
             {
                 Release = s.Release.ToProto(),
                 SourceUrl = s.SourceUrl,
+                Wheelhouse = s.Wheelhouse ?? "",
                 HttpPort = s.HttpPort,
                 GeventPort = s.GeventPort,
                 Workers = p.Workers ?? 0,

@@ -100,4 +100,7 @@ internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Rel
 {
     /// <summary>The host's profile with the fleet defaults filled in.</summary>
     public HostProfile Profile { get; init; } = HostProfile.Default;
+
+    /// <summary>Directory of Python wheels on every host (Fleet:Wheelhouse); null = hosts build from source.</summary>
+    public string? Wheelhouse { get; init; }
 }

@@ -19,6 +19,14 @@ internal static partial class Validation
     public static bool IsId(string? value, char prefix) =>
         value is { Length: 12 } && value[0] == prefix && value[1] == '-' && IdPattern().IsMatch(value.AsSpan(2));
 
+    /// <summary>An absolute path of plain characters (no spaces, quotes, globs) without "..", "." or "//" segments.</summary>
+    public static bool IsAbsolutePath(string? value) =>
+        value is { Length: > 0 and <= 4096 } && AbsolutePathPattern().IsMatch(value)
+        && !value.Split('/').Skip(1).Any(segment => segment is "" or "." or "..");
+
+    [GeneratedRegex(@"^/[A-Za-z0-9._+@:/-]*\z")]
+    private static partial Regex AbsolutePathPattern();
+
     [GeneratedRegex(@"^\d{1,3}\.\d\z")]
     private static partial Regex SeriesPattern();
 

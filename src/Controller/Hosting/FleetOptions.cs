@@ -43,6 +43,13 @@ internal sealed class FleetOptions : IValidatableObject
     /// <summary>Contact e-mail for Let's Encrypt on hosts whose profile names none (needed for --tls acme).</summary>
     public string? AcmeEmail { get; set; }
 
+    /// <summary>
+    /// A directory on every host holding the Python wheels of Odoo's requirements: venvs install
+    /// offline from it and hosts need no compilers. Unset = hosts build requirements from source
+    /// (the profile installs the build dependencies).
+    /// </summary>
+    public string? Wheelhouse { get; set; }
+
     /// <summary>Odoo log level of hosts whose profile sets none.</summary>
     public string LogLevel { get; set; } = "info";
 
@@ -66,6 +73,13 @@ internal sealed class FleetOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Fleet:AcmeEmail: '{ProfileRules.Printable(AcmeEmail)}' is not an e-mail address; set e.g. ops@example.com or leave it unset",
                 [nameof(AcmeEmail)]);
+        }
+
+        if (!string.IsNullOrEmpty(Wheelhouse) && !Domain.Validation.IsAbsolutePath(Wheelhouse))
+        {
+            yield return new ValidationResult(
+                $"Fleet:Wheelhouse: '{ProfileRules.Printable(Wheelhouse)}' must be an absolute path without spaces, quotes or '..'; set e.g. /srv/wheelhouse or leave it unset",
+                [nameof(Wheelhouse)]);
         }
 
         if (!ProfileRules.LogLevels.Contains(LogLevel))

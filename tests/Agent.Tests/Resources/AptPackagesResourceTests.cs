@@ -98,6 +98,33 @@ public sealed class AptPackagesResourceTests
     }
 
     [Fact]
+    public async Task Converge_HalfConfiguredPackage_FinishesTheInterruptedDpkgRunFirst()
+    {
+        using var lists = ListsWithPackages();
+        var runner = new ScriptedCommandRunner()
+            .On("dpkg-query", Ok("nginx\tii \t1.22.1-9+deb12u11\nufw\tiF \t0.36.2-1\n"), Ok(DpkgUfwInstalled))
+            .On("dpkg --configure", "")
+            .On("apt-cache policy", PolicyUfw)
+            .On("apt-get install", "");
+
+        var result = await ConvergeAsync(runner, lists.Path);
+
+        Assert.Equal(ResourceStatus.Changed, result.Status);
+        Assert.Equal(["dpkg-query", "dpkg", "apt-cache policy", "apt-get install", "dpkg-query"], Programs(runner));
+        Assert.Equal(["--configure", "-a", "--force-confdef", "--force-confold"], runner.Commands[1].Arguments);
+    }
+
+    [Theory]
+    [InlineData("iF", true)]
+    [InlineData("iU", true)]
+    [InlineData("iH", true)]
+    [InlineData("ii", false)]
+    [InlineData("rc", false)]
+    [InlineData("un", false)]
+    public void IsInterrupted_DpkgStatus(string status, bool interrupted) =>
+        Assert.Equal(interrupted, AptPackagesResource.IsInterrupted(status));
+
+    [Fact]
     public async Task Converge_NoPackageLists_UpdatesFirst()
     {
         using var lists = new TempDirectory();

@@ -28,6 +28,20 @@ public sealed class ValidationTests
     public void IsHostName_Table(string value, bool expected) => Assert.Equal(expected, Validation.IsHostName(value));
 
     [Theory]
+    [InlineData("/opt/wheelhouse", true)]
+    [InlineData("/srv/py-wheels/18.0", true)]
+    [InlineData("opt/wheelhouse", false)]
+    [InlineData("/", false)]
+    [InlineData("/srv/../etc", false)]
+    [InlineData("/srv//x", false)]
+    [InlineData("/srv/./x", false)]
+    [InlineData("/srv/with space", false)]
+    [InlineData("/srv/x\n", false)]
+    [InlineData("/srv/$(id)", false)]
+    [InlineData("", false)]
+    public void IsAbsolutePath_Table(string value, bool expected) => Assert.Equal(expected, Validation.IsAbsolutePath(value));
+
+    [Theory]
     [InlineData("r-abcdefghjk", 'r', true)]
     [InlineData("h-abcdefghjk", 'r', false)]
     [InlineData("r-abcdefghj", 'r', false)]
