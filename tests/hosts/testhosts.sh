@@ -281,7 +281,10 @@ launch() {  # launch nspawn for host $1 (overlay + netns ready); remaining args:
   m=$(machine_name "$h"); root=$(root_dir "$h"); d=$(host_dir "$h"); logf="$d/nspawn.log"
   local -a args=(--quiet --register=no --keep-unit -b -D "$root" -M "$m" --hostname="$h"
                  --network-namespace-path="/run/netns/$m" --console=passive
-                 --resolv-conf=off --link-journal=no --bind-ro=/usr/share/dotnet:/usr/share/dotnet)
+                 --resolv-conf=off --link-journal=no --bind-ro=/usr/share/dotnet:/usr/share/dotnet
+                 # Services see the machine's own bounding set, which lacks CAP_NET_ADMIN unless granted:
+                 # the agent's firewall (ufw) and fail2ban's bans need it, as on a real host.
+                 --capability=CAP_NET_ADMIN)
   local b
   for b in "$@"; do args+=("--bind-ro=$b"); done
   cg_create "$m"
