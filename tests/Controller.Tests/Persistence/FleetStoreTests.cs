@@ -69,6 +69,21 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task EnrollAsync_NewHost_WantsTheBaselineGenerationOneAndHasAppliedNothing()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var host = NewHost($"n{Guid.NewGuid():N}"[..20]);
+
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", NoBrokerWork, ct));
+
+        var stored = await hosts.FindAsync(host.Id, ct);
+        Assert.NotNull(stored);
+        Assert.Equal(1, stored.DesiredGeneration);
+        Assert.Equal(0, stored.AppliedGeneration);
+        Assert.Null(stored.DesiredRelease);
+    }
+
+    [Fact]
     public async Task SetDesiredReleaseAsync_SameReleaseTwice_BumpsGenerationOnce()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -80,9 +95,10 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var second = await hosts.SetDesiredReleaseAsync(host.Id, release, "{}", Now, ct);
         var third = await hosts.SetDesiredReleaseAsync(host.Id, release with { Commit = new string('d', 40) }, "{}", Now, ct);
 
-        Assert.Equal((1L, true), first);
-        Assert.Equal((1L, false), second);
-        Assert.Equal((2L, true), third);
+        // Enrollment set generation 1 (the baseline); each real release change adds exactly one.
+        Assert.Equal((2L, true), first);
+        Assert.Equal((2L, false), second);
+        Assert.Equal((3L, true), third);
     }
 
     [Fact]
@@ -99,13 +115,14 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
             await hosts.SetDesiredReleaseAsync(host.Id, release with { Commit = new string((char)('a' + i), 40) }, "{}", Now, ct);
         }
 
-        Assert.False(await hosts.RecordReportAsync(Report(4, true), "HostConverged", "{}", Now, ct)); // never issued
-        Assert.True(await hosts.RecordReportAsync(Report(3, true), "HostConverged", "{}", Now, ct));
-        Assert.False(await hosts.RecordReportAsync(Report(2, false), "HostConvergeFailed", "{}", Now, ct));
+        // Generations 2..4 after enrollment's 1.
+        Assert.False(await hosts.RecordReportAsync(Report(5, true), "HostConverged", "{}", Now, ct)); // never issued
+        Assert.True(await hosts.RecordReportAsync(Report(4, true), "HostConverged", "{}", Now, ct));
+        Assert.False(await hosts.RecordReportAsync(Report(3, false), "HostConvergeFailed", "{}", Now, ct));
 
         var stored = await hosts.FindAsync(host.Id, ct);
         Assert.NotNull(stored);
-        Assert.Equal(3, stored.AppliedGeneration);
+        Assert.Equal(4, stored.AppliedGeneration);
         Assert.True(stored.LastConvergeSuccess);
         Assert.Equal(release, stored.RunningRelease);
     }

@@ -12,6 +12,9 @@ public sealed class HostProfileStoreTests(MigratedDatabaseFixture fixture) : ICl
     private readonly HostStore hosts = new(fixture.Database.DataSource);
     private readonly EnrollmentStore enrollment = new(fixture.Database.DataSource);
 
+    /// <summary>A freshly enrolled host wants generation 1: the baseline without Odoo.</summary>
+    private const long Enrolled = 1;
+
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     private async Task<string> EnrollAsync()
@@ -57,13 +60,13 @@ public sealed class HostProfileStoreTests(MigratedDatabaseFixture fixture) : ICl
         var first = await ConfigureAsync(hostId, change);
         var second = await ConfigureAsync(hostId, change);
 
-        Assert.Equal(new ProfileUpdate(true, 1, true, []), first with { Errors = [] });
-        Assert.True(second is { Found: true, Generation: 1, Changed: false, Errors.Length: 0 });
+        Assert.Equal(new ProfileUpdate(true, Enrolled + 1, true, []), first with { Errors = [] });
+        Assert.True(second is { Found: true, Generation: Enrolled + 1, Changed: false, Errors.Length: 0 });
         var events = await SpecChangedEventsAsync(hostId);
         Assert.Single(events);
         Assert.Contains("\"erp.example.org\"", events[0], StringComparison.Ordinal);
         var stored = await hosts.FindAsync(hostId, Ct);
-        Assert.Equal(1, stored!.DesiredGeneration);
+        Assert.Equal(Enrolled + 1, stored!.DesiredGeneration);
         Assert.Equal(["erp.example.org", "www.example.org"], stored.Profile.Domains);
         Assert.Equal(TlsSetting.Acme, stored.Profile.Tls);
         Assert.Equal("600", stored.Profile.OdooOptions["limit_time_cpu"]);
@@ -77,7 +80,7 @@ public sealed class HostProfileStoreTests(MigratedDatabaseFixture fixture) : ICl
         var update = await ConfigureAsync(hostId, new ProfileChange { Workers = 0, LogLevel = "", DatabaseManager = false, Tls = TlsSetting.SelfSigned });
 
         Assert.False(update.Changed);
-        Assert.Equal(0, update.Generation);
+        Assert.Equal(Enrolled, update.Generation);
         Assert.Empty(await SpecChangedEventsAsync(hostId));
     }
 
@@ -90,9 +93,9 @@ public sealed class HostProfileStoreTests(MigratedDatabaseFixture fixture) : ICl
         var update = await ConfigureAsync(hostId, new ProfileChange { LogLevel = "warn" });
         var back = await ConfigureAsync(hostId, new ProfileChange { LogLevel = "" });
 
-        Assert.Equal(2, update.Generation);
+        Assert.Equal(Enrolled + 2, update.Generation);
         Assert.True(back.Changed);
-        Assert.Equal(3, back.Generation);
+        Assert.Equal(Enrolled + 3, back.Generation);
         var stored = await hosts.FindAsync(hostId, Ct);
         Assert.Null(stored!.Profile.LogLevel);
         Assert.Equal(new OdooRelease("18.0", new string('a', 40)), stored.DesiredRelease);
@@ -108,7 +111,7 @@ public sealed class HostProfileStoreTests(MigratedDatabaseFixture fixture) : ICl
         Assert.False(update.Changed);
         Assert.Contains("--pg-host", Assert.Single(update.Errors), StringComparison.Ordinal);
         var stored = await hosts.FindAsync(hostId, Ct);
-        Assert.Equal(0, stored!.DesiredGeneration);
+        Assert.Equal(Enrolled, stored!.DesiredGeneration);
         Assert.Null(stored.Profile.Workers);
         Assert.Empty(await SpecChangedEventsAsync(hostId));
     }
@@ -135,7 +138,7 @@ public sealed class HostProfileStoreTests(MigratedDatabaseFixture fixture) : ICl
         var stored = await hosts.FindAsync(hostId, Ct);
         Assert.Equal(4, stored!.Profile.Workers);
         Assert.Equal("warn", stored.Profile.LogLevel);
-        Assert.Equal(2, stored.DesiredGeneration);
+        Assert.Equal(Enrolled + 2, stored.DesiredGeneration);
         Assert.Equal(2, (await SpecChangedEventsAsync(hostId)).Count);
     }
 
