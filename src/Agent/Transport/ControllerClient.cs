@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using OdooFleet.Agent.Configuration;
 using OdooFleet.Contracts.V1;
 
@@ -9,8 +10,11 @@ namespace OdooFleet.Agent.Transport;
 /// gRPC clients for the configured controllers: one current endpoint, fail-over to the next on
 /// error (round robin). Every call carries "authorization: Agent &lt;host_id&gt;:&lt;secret&gt;".
 /// </summary>
-internal sealed class ControllerClient : IDisposable
+internal sealed partial class ControllerClient : IDisposable
 {
+    /// <summary>Per-call deadline; gRPC checks it on the wall clock, so it is never taken from an injected TimeProvider.</summary>
+    public static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
+
     private readonly IReadOnlyList<string> urls;
     private readonly GrpcChannel?[] channels;
     private readonly Metadata auth;
@@ -49,6 +53,38 @@ internal sealed class ControllerClient : IDisposable
             Interlocked.CompareExchange(ref current, (index + 1) % urls.Count, index);
         }
     }
+
+    /// <summary>
+    /// The host's whole spec, asked of the controllers in turn until one answers: transient errors
+    /// fail over and back off; a refusal (invalid, not allowed, removed) is thrown, since asking again
+    /// would be refused again.
+    /// </summary>
+    public async Task<HostSpec> FetchSpecAsync(string hostId, TimeProvider time, ILogger logger, CancellationToken ct)
+    {
+        var backoff = Backoff.Default(time);
+        while (true)
+        {
+            var url = CurrentUrl;
+            try
+            {
+                return await Client.GetHostSpecAsync(new GetHostSpecRequest { HostId = hostId }, Auth, DateTime.UtcNow + CallTimeout, ct);
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                LogCallFailed(logger, "GetHostSpec", url, e.StatusCode, e.Status.Detail);
+                if (!IsTransient(e))
+                {
+                    throw;
+                }
+
+                FailOver(url);
+                await backoff.DelayAsync(ct);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Call} on {Url} failed: {Status} {Detail}")]
+    public static partial void LogCallFailed(ILogger logger, string call, string url, StatusCode status, string detail);
 
     public static GrpcChannel CreateChannel(string url) =>
         GrpcChannel.ForAddress(url, new GrpcChannelOptions

@@ -109,7 +109,7 @@ internal sealed partial class ConvergeCoordinator(
 
     private async Task ConvergeAsync(long requested, CancellationToken ct)
     {
-        var spec = await FetchSpecAsync(ct);
+        var spec = await controller.FetchSpecAsync(config.HostId, time, logger, ct);
         var host = spec.ToDomain();
         if (host.Generation < requested)
         {
@@ -162,29 +162,6 @@ internal sealed partial class ConvergeCoordinator(
         }
     }
 
-    private async Task<HostSpec> FetchSpecAsync(CancellationToken ct)
-    {
-        var backoff = Backoff.Default(time);
-        while (true)
-        {
-            var url = controller.CurrentUrl;
-            try
-            {
-                return await controller.Client.GetHostSpecAsync(
-                    new GetHostSpecRequest { HostId = config.HostId }, controller.Auth, time.GetUtcNow().UtcDateTime.AddSeconds(30), ct);
-            }
-            catch (RpcException e) when (!ct.IsCancellationRequested)
-            {
-                LogCallFailed(logger, "GetHostSpec", url, e.StatusCode, e.Status.Detail);
-                if (ControllerClient.IsTransient(e))
-                {
-                    controller.FailOver(url);
-                }
-
-                await backoff.DelayAsync(ct);
-            }
-        }
-    }
 
     /// <summary>Delivers the report; false if a newer generation superseded it first (that converge reports instead).</summary>
     private async Task<bool> ReportAsync(ConvergeReport report, CancellationToken ct)
@@ -201,7 +178,7 @@ internal sealed partial class ConvergeCoordinator(
             try
             {
                 var response = await controller.Client.ReportConvergeAsync(
-                    report, controller.Auth, time.GetUtcNow().UtcDateTime.AddSeconds(30), ct);
+                    report, controller.Auth, DateTime.UtcNow + ControllerClient.CallTimeout, ct);
                 if (!response.Accepted)
                 {
                     // The controller has a newer view (e.g. a newer generation); retrying would not change its mind.
@@ -212,7 +189,7 @@ internal sealed partial class ConvergeCoordinator(
             }
             catch (RpcException e) when (!ct.IsCancellationRequested)
             {
-                LogCallFailed(logger, "ReportConverge", url, e.StatusCode, e.Status.Detail);
+                ControllerClient.LogCallFailed(logger, "ReportConverge", url, e.StatusCode, e.Status.Detail);
                 if (ControllerClient.IsTransient(e))
                 {
                     controller.FailOver(url);
@@ -238,6 +215,4 @@ internal sealed partial class ConvergeCoordinator(
     [LoggerMessage(Level = LogLevel.Information, Message = "generation {Generation} converged: success={Success} {Error}")]
     private static partial void LogConverged(ILogger logger, long generation, bool success, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Call} on {Url} failed: {Status} {Detail}")]
-    private static partial void LogCallFailed(ILogger logger, string call, string url, StatusCode status, string detail);
 }

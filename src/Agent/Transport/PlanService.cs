@@ -34,8 +34,6 @@ internal sealed partial class PlanService(
     /// <summary>A flood of requests keeps only the newest: each answer reflects the host at that time anyway.</summary>
     private const int QueueCapacity = 16;
 
-    private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
-
     private readonly Channel<PlanRequest> requests = Channel.CreateBounded<PlanRequest>(
         new BoundedChannelOptions(QueueCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
@@ -89,7 +87,7 @@ internal sealed partial class PlanService(
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, expiry.Token);
         try
         {
-            var spec = await FetchSpecAsync(linked.Token);
+            var spec = await controller.FetchSpecAsync(config.HostId, time, logger, linked.Token);
             var result = await CheckAsync(spec.ToDomain(), linked.Token);
             var report = ProtoMapping.ToPlanReport(request.RequestId, config.HostId, result);
             await SendAsync(report, linked.Token);
@@ -125,30 +123,6 @@ internal sealed partial class PlanService(
         }
     }
 
-    private async Task<HostSpec> FetchSpecAsync(CancellationToken ct)
-    {
-        var backoff = Backoff.Default(time);
-        while (true)
-        {
-            var url = controller.CurrentUrl;
-            try
-            {
-                // gRPC deadlines are wall-clock instants checked by gRPC's own clock, not ours.
-                return await controller.Client.GetHostSpecAsync(
-                    new GetHostSpecRequest { HostId = config.HostId }, controller.Auth, DateTime.UtcNow + CallTimeout, ct);
-            }
-            catch (RpcException e) when (!ct.IsCancellationRequested)
-            {
-                LogCallFailed(logger, "GetHostSpec", url, e.StatusCode, e.Status.Detail);
-                if (ControllerClient.IsTransient(e))
-                {
-                    controller.FailOver(url);
-                }
-
-                await backoff.DelayAsync(ct);
-            }
-        }
-    }
 
     private async Task SendAsync(PlanReport report, CancellationToken ct)
     {
@@ -158,7 +132,7 @@ internal sealed partial class PlanService(
             var url = controller.CurrentUrl;
             try
             {
-                var response = await controller.Client.ReportPlanAsync(report, controller.Auth, DateTime.UtcNow + CallTimeout, ct);
+                var response = await controller.Client.ReportPlanAsync(report, controller.Auth, DateTime.UtcNow + ControllerClient.CallTimeout, ct);
                 if (!response.Accepted)
                 {
                     LogNotAccepted(logger, report.RequestId);
@@ -168,7 +142,7 @@ internal sealed partial class PlanService(
             }
             catch (RpcException e) when (!ct.IsCancellationRequested)
             {
-                LogCallFailed(logger, "ReportPlan", url, e.StatusCode, e.Status.Detail);
+                ControllerClient.LogCallFailed(logger, "ReportPlan", url, e.StatusCode, e.Status.Detail);
                 if (!ControllerClient.IsTransient(e))
                 {
                     // Refused (invalid or not ours): sending the same report again would be refused again.
@@ -196,6 +170,4 @@ internal sealed partial class PlanService(
     [LoggerMessage(Level = LogLevel.Warning, Message = "plan {RequestId}: the controller did not accept the answer (request unknown, pruned or already answered)")]
     private static partial void LogNotAccepted(ILogger logger, string requestId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Call} on {Url} failed: {Status} {Detail}")]
-    private static partial void LogCallFailed(ILogger logger, string call, string url, StatusCode status, string detail);
 }
