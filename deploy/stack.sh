@@ -80,6 +80,10 @@ secrets() {
       echo "OF_API_TOKEN=ofapi_$(openssl rand -hex 24)"; } > "$f.tmp"
     mv "$f.tmp" "$f"
   fi
+  # The controllers' secret store key (never in the database, never in argv or logs).
+  if [ ! -s "$OF_ETC/secrets.key" ]; then
+    (umask 077; head -c32 /dev/urandom | base64 > "$OF_ETC/secrets.key.tmp" && mv "$OF_ETC/secrets.key.tmp" "$OF_ETC/secrets.key")
+  fi
   # shellcheck disable=SC1090
   . "$f"
 }
@@ -201,6 +205,7 @@ controller_start() {
     export Fleet__AgentEndpoints__0="http://$BRIDGE_IP:${CONTROLLER_PORTS[0]}"
     export Fleet__AgentEndpoints__1="http://$BRIDGE_IP:${CONTROLLER_PORTS[1]}"
     export Fleet__ApiToken="$OF_API_TOKEN"
+    export Secrets__KeyFile="$OF_ETC/secrets.key"
     export Broker__Host=127.0.0.1 Broker__AgentHost=$BRIDGE_IP Broker__VirtualHost="$OF_VHOST"
     export Broker__Username=odoofleet Broker__Password="$OF_MQ_PASSWORD"
     export Broker__AgentUsername=fleet-agent Broker__AgentPassword="$OF_MQ_AGENT_PASSWORD"

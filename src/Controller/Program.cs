@@ -5,6 +5,7 @@ using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Secrets;
 using OdooFleet.Controller.Sources;
 using Orleans.Configuration;
 
@@ -30,7 +31,20 @@ if (string.IsNullOrWhiteSpace(connectionString))
     return 2;
 }
 
+SecretKeyRing secretKeys;
+try
+{
+    secretKeys = SecretKeyRing.Load(builder.Configuration.GetSection(SecretOptions.Section).Get<SecretOptions>() ?? new SecretOptions());
+}
+catch (SecretKeyException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
+
 var dataSource = NpgsqlDataSource.Create(connectionString);
+builder.Services.AddSingleton(secretKeys);
+builder.Services.AddSingleton<SecretStore>();
 builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<HostStore>();
@@ -69,6 +83,8 @@ var app = builder.Build();
 var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OdooFleet.Controller.Startup");
 // Schema first: the silo's membership, reminders and grain state live in these tables.
 await MigrationRunner.MigrateAsync(dataSource, startupLogger, CancellationToken.None);
+// A key rotation: rows still sealed with a previous key are re-sealed with the current one.
+await app.Services.GetRequiredService<SecretStore>().RotateAsync(CancellationToken.None);
 
 app.MapGrpcService<AgentApi>();
 app.MapGrpcService<FleetApi>();
