@@ -6,6 +6,7 @@
 #                        (PostgreSQL, RabbitMQ, debootstrap, systemd-nspawn), build, then run
 #                        unit, integration and system tests; ends with "N passed, N failed"
 #   ./build.sh unit      only the unit and integration test projects (needs `./build.sh deps` once)
+#   ./build.sh system    as root: only the system tests (they take over the single-box stack)
 #   ./build.sh deps      only install and start PostgreSQL and RabbitMQ
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,15 +62,27 @@ tests() {
   return "$rc"
 }
 
+# The system tests take over the machine-wide stack (ports, /opt/odoofleet, test hosts): one run at a time,
+# also across checkouts.
+stack_lock() { exec 9>/run/lock/odoofleet-stack.lock; flock 9; }
+
 case ${1:-} in
   build) build ;;
   deps) deps ;;
   unit) build; pg_for_tests; tests Agent.Tests Cli.Tests Controller.Tests ;;
   test)
     [ "$(id -u)" = 0 ] || { echo "build.sh test: run as root (installs packages, boots test hosts)" >&2; exit 2; }
+    stack_lock
     deps
     build
     pg_for_tests
     tests Agent.Tests Cli.Tests Controller.Tests System.Tests ;;
-  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  system)
+    [ "$(id -u)" = 0 ] || { echo "build.sh system: run as root (installs packages, boots test hosts)" >&2; exit 2; }
+    stack_lock
+    deps
+    build
+    pg_for_tests
+    tests System.Tests ;;
+  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
