@@ -84,5 +84,5 @@ case ${1:-} in
     build
     pg_for_tests
     tests System.Tests ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
