@@ -74,10 +74,12 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         packages = [.. spec.Packages.Order(StringComparer.Ordinal)];
     }
 
-    /// <param name="Missing">Wanted packages dpkg does not list as installed, with their dpkg status ("not known" when dpkg never saw them).</param>
-    /// <param name="Missing">Package to why it is missing, for messages.</param>
-    /// <param name="Interrupted">Some wanted package is mid-install (a killed or failed dpkg run).</param>
-    internal sealed record Observed(IReadOnlyDictionary<string, string> Missing, bool Interrupted = false) : Observation;
+    /// <param name="Missing">Wanted packages dpkg does not list as installed, with their dpkg status (null: dpkg never saw them).</param>
+    internal sealed record Observed(IReadOnlyDictionary<string, string?> Missing) : Observation
+    {
+        /// <summary>Some wanted package is mid-install (a killed or failed dpkg run).</summary>
+        public bool Interrupted => Missing.Values.Any(status => status is not null && IsInterrupted(status));
+    }
 
     /// <param name="Interrupted">A package is unpacked or half-configured (a killed or failed dpkg run): finish that first.</param>
     private sealed record InstallChange(string Description, IReadOnlyList<string> Packages, bool Interrupted) : Change(Description);
@@ -88,8 +90,7 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
 
     protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
     {
-        var missing = await MissingAsync(ct);
-        return new Observed(missing, missing.Values.Any(why => why.StartsWith(StatusPrefix, StringComparison.Ordinal) && IsInterrupted(why[StatusPrefix.Length..].TrimEnd('\''))));
+        return new Observed(await MissingAsync(ct));
     }
 
     protected override Change? Diff(Observed observed, IReadOnlySet<string> changedDependencies)
@@ -143,7 +144,7 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         if (stillMissing.Count > 0)
         {
             throw new ResourceFailedException(
-                $"apt-get install succeeded but dpkg does not list {string.Join(", ", stillMissing.Select(p => $"{p.Key} ({p.Value})"))} as installed; "
+                $"apt-get install succeeded but dpkg does not list {string.Join(", ", stillMissing.Select(p => $"{p.Key} ({Why(p.Value)})"))} as installed; "
                 + "name the real package instead of a virtual one, or run `dpkg --configure -a` if it is half-configured");
         }
 
@@ -193,9 +194,10 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         return withCandidate;
     }
 
-    private const string StatusPrefix = "dpkg status '";
+    private static string Why(string? status) => status is null ? "not known to dpkg" : $"dpkg status '{status}'";
 
-    private async Task<IReadOnlyDictionary<string, string>> MissingAsync(CancellationToken ct)
+    /// <summary>Wanted packages dpkg does not list as installed, with their dpkg status (null: dpkg never saw them).</summary>
+    private async Task<IReadOnlyDictionary<string, string?>> MissingAsync(CancellationToken ct)
     {
         var query = new CommandSpec("dpkg-query", ["-W", "-f=${Package}\t${db:Status-Abbrev}\t${Version}\n", "--", .. packages])
         {
@@ -212,14 +214,14 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         }
 
         var statuses = ParseDpkgQuery(result.Stdout);
-        var missing = new Dictionary<string, string>(StringComparer.Ordinal);
+        var missing = new Dictionary<string, string?>(StringComparer.Ordinal);
         foreach (var package in packages)
         {
             // dpkg-query prints ${Package} without the ":arch" qualifier.
             var status = statuses.GetValueOrDefault(package.Split(':')[0]);
             if (status != "ii")
             {
-                missing[package] = status is null ? "not known to dpkg" : $"{StatusPrefix}{status}'";
+                missing[package] = status;
             }
         }
 
