@@ -49,6 +49,7 @@ builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<HostStore>();
 builder.Services.AddSingleton<EventStore>();
+builder.Services.AddSingleton<AuditStore>();
 builder.Services.AddSingleton<PlanStore>();
 builder.Services.AddSingleton<EnrollmentStore>();
 builder.Services.AddSingleton<ReleaseResolver>();
