@@ -76,7 +76,6 @@ secrets() {
     umask 077
     { echo "OF_PG_PASSWORD=$(openssl rand -hex 24)"
       echo "OF_MQ_PASSWORD=$(openssl rand -hex 24)"
-      echo "OF_MQ_AGENT_PASSWORD=$(openssl rand -hex 24)"
       echo "OF_API_TOKEN=ofapi_$(openssl rand -hex 24)"; } > "$f.tmp"
     mv "$f.tmp" "$f"
   fi
@@ -109,29 +108,57 @@ stop_rabbitmq() {
 }
 
 setup_postgres() {
-  local sql="DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'odoofleet') THEN CREATE ROLE odoofleet LOGIN CREATEDB; END IF;
-  END \$\$; ALTER ROLE odoofleet PASSWORD '$OF_PG_PASSWORD';"
-  runuser -u postgres -- psql -qAt -v ON_ERROR_STOP=1 -c "$sql" >/dev/null
+  # SQL (with the password) on stdin, never in argv.
+  runuser -u postgres -- psql -qAt -v ON_ERROR_STOP=1 >/dev/null <<SQL
+DO \$\$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'odoofleet') THEN CREATE ROLE odoofleet LOGIN CREATEDB; END IF;
+END \$\$;
+ALTER ROLE odoofleet PASSWORD '$OF_PG_PASSWORD';
+SQL
   if [ -z "$(runuser -u postgres -- psql -qAtc "select 1 from pg_database where datname='$OF_DB'")" ]; then
     runuser -u postgres -- createdb -O odoofleet "$OF_DB"
   fi
 }
 
+# The management HTTP API with credentials on stdin (curl -K -), never in argv where `ps` shows them.
+mq_api() {
+  local user=$1 pass=$2 method=$3 path=$4; shift 4
+  printf 'user = "%s:%s"\n' "$user" "$pass" | curl -K - -fsS --max-time 10 -X "$method" -H 'content-type: application/json' \
+    "http://127.0.0.1:15672/api$path" "$@"
+}
+
 setup_rabbitmq() {
+  # The controller creates one broker user per host (read-only on that host's queue) through the
+  # management HTTP API.
+  if ! rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
+    log "enabling the RabbitMQ management plugin"
+    rabbitmq-plugins -q enable rabbitmq_management >/dev/null
+  fi
+  wait_for 60 "RabbitMQ management API on :15672" curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:15672/
   rabbitmqctl -q list_vhosts | grep -qx "$OF_VHOST" || rabbitmqctl -q add_vhost "$OF_VHOST"
-  local u p
-  for pair in "odoofleet:$OF_MQ_PASSWORD" "fleet-agent:$OF_MQ_AGENT_PASSWORD"; do
-    u=${pair%%:*}; p=${pair#*:}
-    if rabbitmqctl -q list_users | awk '{print $1}' | grep -qx "$u"; then
-      rabbitmqctl -q change_password "$u" "$p" >/dev/null
+  if ! mq_api odoofleet "$OF_MQ_PASSWORD" GET /whoami -o /dev/null 2>/dev/null; then
+    # rabbitmqctl 3.10 takes passwords only in argv: give it a throwaway one, then set the real one
+    # over the API (body from a 0600 file).
+    local throwaway body
+    throwaway=$(openssl rand -hex 24)
+    if rabbitmqctl -q list_users | awk '{print $1}' | grep -qx odoofleet; then
+      rabbitmqctl -q change_password odoofleet "$throwaway" >/dev/null
     else
-      rabbitmqctl -q add_user "$u" "$p" >/dev/null
+      rabbitmqctl -q add_user odoofleet "$throwaway" >/dev/null
     fi
-  done
+    rabbitmqctl -q set_user_tags odoofleet administrator >/dev/null
+    body=$(umask 077; mktemp)
+    printf '{"password":"%s","tags":"administrator"}' "$OF_MQ_PASSWORD" > "$body"
+    mq_api odoofleet "$throwaway" PUT /users/odoofleet --data-binary "@$body" -o /dev/null || { rm -f "$body"; die "setting the broker password failed"; }
+    rm -f "$body"
+  fi
+  rabbitmqctl -q set_user_tags odoofleet administrator >/dev/null
   rabbitmqctl -q set_permissions -p "$OF_VHOST" odoofleet '.*' '.*' '.*' >/dev/null
-  # Agents may only consume host queues: no configure, no publish.
-  rabbitmqctl -q set_permissions -p "$OF_VHOST" fleet-agent '^$' '^$' '^fleet\.host\..*' >/dev/null
+  # Earlier versions' shared consume-only agent user: per-host users replace it. guest has no use here.
+  local u
+  for u in fleet-agent guest; do
+    if rabbitmqctl -q list_users | awk '{print $1}' | grep -qx "$u"; then rabbitmqctl -q delete_user "$u" >/dev/null; fi
+  done
 }
 
 cmd_deps() { install_packages; secrets; start_postgres; start_rabbitmq; setup_postgres; setup_rabbitmq; log "PostgreSQL and RabbitMQ ready"; }
@@ -197,18 +224,20 @@ controller_start() {
   log "starting controller $n on :$port"
   (
     cd "$OF_PREFIX/controller"
-    export ASPNETCORE_URLS="http://127.0.0.1:$port;http://$BRIDGE_IP:$port"
+    # The CLI's API on loopback; agents on the bridge over TLS (server certificate from the fleet CA,
+    # client certificates required by every agent call but Enroll).
+    export ASPNETCORE_URLS="http://127.0.0.1:$port;https://$BRIDGE_IP:$port"
+    export Security__ServerNames__0=$BRIDGE_IP
     export ConnectionStrings__Fleet="Host=127.0.0.1;Username=odoofleet;Password=$OF_PG_PASSWORD;Database=$OF_DB"
     export Fleet__SourceUrl; Fleet__SourceUrl=$(source_url)
     # The fixture source has no Python requirements: an empty wheelhouse spares test hosts the compilers.
     [ "${OF_SOURCE:-fixture}" = fixture ] && export Fleet__Wheelhouse=/opt/wheelhouse
-    export Fleet__AgentEndpoints__0="http://$BRIDGE_IP:${CONTROLLER_PORTS[0]}"
-    export Fleet__AgentEndpoints__1="http://$BRIDGE_IP:${CONTROLLER_PORTS[1]}"
+    export Fleet__AgentEndpoints__0="https://$BRIDGE_IP:${CONTROLLER_PORTS[0]}"
+    export Fleet__AgentEndpoints__1="https://$BRIDGE_IP:${CONTROLLER_PORTS[1]}"
     export Fleet__ApiToken="$OF_API_TOKEN"
     export Secrets__KeyFile="$OF_ETC/secrets.key"
     export Broker__Host=127.0.0.1 Broker__AgentHost=$BRIDGE_IP Broker__VirtualHost="$OF_VHOST"
     export Broker__Username=odoofleet Broker__Password="$OF_MQ_PASSWORD"
-    export Broker__AgentUsername=fleet-agent Broker__AgentPassword="$OF_MQ_AGENT_PASSWORD"
     export Cluster__SiloPort=${SILO_PORTS[$i]} Cluster__GatewayPort=${GATEWAY_PORTS[$i]} Cluster__FastFailureDetection=true
     setsid nohup ./odoofleet-controller >>"$OF_RUN/controller-$n.log" 2>&1 < /dev/null &
     echo $! > "$OF_RUN/controller-$n.pid"
@@ -260,11 +289,14 @@ cmd_enroll() {
     bash "$TESTHOSTS" exec "$h" -- mkdir -p /opt/wheelhouse
     bash "$TESTHOSTS" exec "$h" -- sh -c 'cat > /etc/systemd/system/odoofleet-agent.service' < "$HERE/systemd/odoofleet-agent.service"
     if ! host_enrolled "$h"; then
-      token=$(fleet token create --ttl 10m -o json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+      # A token bound to this host's name; the CA pin tells the agent the controller is ours.
+      read -r token pin < <(fleet token create --ttl 10m --name "$h" -o json 2>/dev/null \
+        | python3 -c 'import json,sys; t=json.load(sys.stdin); print(t["token"], t["caSha256"])')
+      [ -n "${pin:-}" ] || die "fleet token create gave no CA fingerprint"
       log "enrolling $h"
-      bash "$TESTHOSTS" exec "$h" -- env DOTNET_ROOT=/usr/share/dotnet odoofleet-agent enroll \
-        --controller "http://$BRIDGE_IP:${CONTROLLER_PORTS[0]}" --controller "http://$BRIDGE_IP:${CONTROLLER_PORTS[1]}" \
-        --token "$token" --name "$h" >/dev/null
+      bash "$TESTHOSTS" exec "$h" -- odoofleet-agent enroll \
+        --controller "https://$BRIDGE_IP:${CONTROLLER_PORTS[0]}" --controller "https://$BRIDGE_IP:${CONTROLLER_PORTS[1]}" \
+        --token "$token" --ca-sha256 "$pin" --name "$h" >/dev/null
     fi
     bash "$TESTHOSTS" exec "$h" -- systemctl daemon-reload
     bash "$TESTHOSTS" exec "$h" -- systemctl enable --now odoofleet-agent.service >/dev/null 2>&1
