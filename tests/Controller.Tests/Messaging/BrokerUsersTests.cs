@@ -114,6 +114,18 @@ public sealed class BrokerUsersTests(MigratedDatabaseFixture database, BrokerFix
     }
 
     [Fact]
+    public async Task EnsureHostUserAsync_HostUser_MayCheckItsOwnQueuePassively()
+    {
+        var (a, loginA) = await EnrollAsync();
+        var channel = await ChannelAsAsync(loginA);
+
+        // What an agent does at start: make sure its queue is there without the right to create it.
+        var ok = await channel.QueueDeclarePassiveAsync(HostCommandPublisher.QueueName(a), Ct);
+
+        Assert.Equal(HostCommandPublisher.QueueName(a), ok.QueueName);
+    }
+
+    [Fact]
     public async Task EnsureHostUserAsync_Twice_KeepsThePasswordTheAgentAlreadyHas()
     {
         var (a, first) = await EnrollAsync();
