@@ -17,6 +17,7 @@ internal sealed partial class AgentApi(
     PlanStore plans,
     AgentAuthenticator auth,
     HostCommandPublisher commands,
+    BrokerUsers brokerUsers,
     IOptions<FleetOptions> fleetOptions,
     IOptions<BrokerOptions> brokerOptions,
     IHostApplicationLifetime lifetime,
@@ -57,11 +58,28 @@ internal sealed partial class AgentApi(
             hostId, name, address, now, null, request.Facts.ToDomain(), null, 0, null, 0, 0, null, false, "",
             HostCommandPublisher.QueueName(hostId));
 
-        // The queue is declared after the token proved good and before the host is committed, so
-        // no command is ever sent into the void and a refused caller creates nothing.
-        var outcome = await enrollment.EnrollAsync(
-            Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }),
-            token => commands.EnsureHostQueueAsync(hostId, token), ct);
+        // The queue and the host's own broker user are made after the token proved good and before
+        // the host is committed, so no command is ever sent into the void and a refused caller
+        // creates nothing. A failed commit takes the user away again (the next try is a new host id).
+        BrokerCredentials? brokerLogin = null;
+        TokenRedemption outcome;
+        try
+        {
+            outcome = await enrollment.EnrollAsync(
+                Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }),
+                async token =>
+                {
+                    await commands.EnsureHostQueueAsync(hostId, token);
+                    brokerLogin = await brokerUsers.EnsureHostUserAsync(hostId, token);
+                },
+                ct);
+        }
+        catch when (brokerLogin is not null)
+        {
+            await brokerUsers.TryDeleteHostUserAsync(hostId);
+            throw;
+        }
+
         switch (outcome)
         {
             case TokenRedemption.Redeemed:
@@ -88,8 +106,8 @@ internal sealed partial class AgentApi(
                 Host = broker.AgentHost ?? broker.Host,
                 Port = broker.Port,
                 VirtualHost = broker.VirtualHost,
-                Username = broker.AgentUsername,
-                Password = broker.AgentPassword,
+                Username = brokerLogin!.Username,
+                Password = brokerLogin.Password,
                 Queue = record.Queue,
             },
             ControllerUrls = { fleetOptions.Value.AgentEndpoints },

@@ -5,6 +5,7 @@ using OdooFleet.Contracts.V1;
 using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Hosting;
+using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
 using OdooFleet.Controller.Sources;
 using Host = OdooFleet.Contracts.V1.Host;
@@ -19,6 +20,7 @@ internal sealed partial class FleetApi(
     HostStore hosts,
     PlanStore plans,
     ReleaseResolver releases,
+    HostRemoval removal,
     IGrainFactory grains,
     IOptions<FleetOptions> options,
     IHostApplicationLifetime lifetime,
@@ -93,6 +95,28 @@ internal sealed partial class FleetApi(
 
         var stored = await hosts.FindAsync(host.Id, context.CancellationToken) ?? throw HostNotFound(request.Id);
         return new ConfigureHostResponse { Host = stored.ToProto(time.GetUtcNow(), OfflineAfter), Changed = update.Changed };
+    }
+
+    public override async Task<RemoveHostResponse> RemoveHost(RemoveHostRequest request, ServerCallContext context)
+    {
+        if (request.Id.Length is 0 or > 128)
+        {
+            throw Invalid("id: a host id or name is required (e.g. `fleet host remove web1`)");
+        }
+
+        HostRemovalResult? result;
+        try
+        {
+            result = await removal.RemoveAsync(request.Id, context.CancellationToken);
+        }
+        catch (BrokerManagementException e)
+        {
+            // Nothing is lost: the host row stays until its broker access is gone, and a retry finishes the job.
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"host '{Printable(request.Id)}' was not removed: revoking its broker access failed ({e.Message}); fix that and run the removal again"));
+        }
+
+        return (result ?? throw HostNotFound(request.Id)).ToProto();
     }
 
     public override async Task<HostPlan> PlanHost(PlanHostRequest request, ServerCallContext context)

@@ -293,4 +293,11 @@ internal static class ProtoMapping
         }));
         return rollout;
     }
+
+    public static V1.RemoveHostResponse ToProto(this Messaging.HostRemovalResult r) => new()
+    {
+        HostId = r.HostId,
+        HostName = r.HostName,
+        Removed = r.Removed,
+    };
 }

@@ -175,14 +175,22 @@ internal sealed partial class RolloutGrain(
         var progress = await hosts.GetProgressAsync(pending.Select(h => h.HostId).ToArray(), ct);
         foreach (var host in pending)
         {
+            if (!progress.TryGetValue(host.HostId, out var p))
+            {
+                // Removed from the fleet (`fleet host remove`) before its turn: nothing to update.
+                host.Status = RolloutHostStatus.Failed;
+                host.Message = "host was removed from the fleet before its step";
+                host.UpdatedAt = time.GetUtcNow();
+                continue;
+            }
+
             var change = await GrainFactory.GetGrain<IHostGrain>(host.HostId).SetDesiredRelease(release, $"rollout {S.Id}");
             var now = time.GetUtcNow();
             host.TargetGeneration = change.Generation;
             host.DispatchedAt = now;
             host.LastSentAt = now;
             host.UpdatedAt = now;
-            progress.TryGetValue(host.HostId, out var p);
-            if (!change.Changed && p is not null && p.Running == release && p.AppliedGeneration >= change.Generation)
+            if (!change.Changed && p.Running == release && p.AppliedGeneration >= change.Generation)
             {
                 host.Status = RolloutHostStatus.Unchanged;
                 host.Message = $"already running {release} (generation {change.Generation})";

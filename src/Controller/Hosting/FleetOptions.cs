@@ -92,7 +92,7 @@ internal sealed class FleetOptions : IValidatableObject
 }
 
 /// <summary>Settings of section "Broker": the RabbitMQ the controller and agents use.</summary>
-internal sealed class BrokerOptions
+internal sealed class BrokerOptions : IValidatableObject
 {
     public const string Section = "Broker";
 
@@ -114,12 +114,30 @@ internal sealed class BrokerOptions
     /// <summary>Broker address as agents reach it (defaults to Host).</summary>
     public string? AgentHost { get; set; }
 
-    /// <summary>Credentials agents consume their queues with.</summary>
-    [Required]
-    public string AgentUsername { get; set; } = "";
+    /// <summary>
+    /// RabbitMQ's management HTTP API (plugin rabbitmq_management), where the controller creates and
+    /// deletes each host's own broker user; defaults to http://Host:15672/. Username needs the
+    /// administrator tag there.
+    /// </summary>
+    public string? ManagementUrl { get; set; }
 
-    [Required]
-    public string AgentPassword { get; set; } = "";
+    /// <summary>How long after issue an agent still accepts a command (its expires_at).</summary>
+    [Range(typeof(TimeSpan), "00:00:30", "1.00:00:00")]
+    public TimeSpan CommandLifetime { get; set; } = TimeSpan.FromMinutes(10);
+
+    public Uri ManagementUri =>
+        string.IsNullOrEmpty(ManagementUrl) ? new UriBuilder(Uri.UriSchemeHttp, Host, 15672).Uri : new Uri(ManagementUrl, UriKind.Absolute);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (!string.IsNullOrEmpty(ManagementUrl)
+            && (!Uri.TryCreate(ManagementUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            yield return new ValidationResult(
+                $"Broker:ManagementUrl: '{ProfileRules.Printable(ManagementUrl)}' is not an http(s) URL; set e.g. http://127.0.0.1:15672 or leave it unset",
+                [nameof(ManagementUrl)]);
+        }
+    }
 }
 
 /// <summary>Settings of section "Cluster": the Orleans silo.</summary>

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Microsoft.Extensions.Options;
@@ -11,15 +12,17 @@ namespace OdooFleet.Controller.Messaging;
 /// <summary>
 /// Sends commands to a host's own durable queue with RabbitMQ.Client: persistent messages,
 /// publisher confirms, and a dead-letter exchange for what an agent rejects. Agents run
-/// RabbitMQ.Client too (no MassTransit envelope on this path), so the body is the bare proto.
+/// RabbitMQ.Client too (no MassTransit envelope on this path), so the body is the bare proto: a
+/// <see cref="SignedHostCommand"/> whose command expires and carries a fresh nonce, so a copied
+/// message can neither be altered nor replayed later.
 /// </summary>
 internal sealed partial class HostCommandPublisher(
-    IOptions<BrokerOptions> options, TimeProvider time, ILogger<HostCommandPublisher> logger) : IAsyncDisposable
+    IOptions<BrokerOptions> options, CommandSigner signer, TimeProvider time, ILogger<HostCommandPublisher> logger) : IAsyncDisposable
 {
     public const string DeadLetterExchange = "fleet.dead-letter";
     public const string DeadLetterQueue = "fleet.dead-letter";
     public const string ContentType = "application/x-protobuf";
-    public static readonly string MessageType = HostCommand.Descriptor.FullName;
+    public static readonly string MessageType = SignedHostCommand.Descriptor.FullName;
 
     /// <summary>A blocked broker (memory or disk alarm) must not hold callers forever.</summary>
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
@@ -66,19 +69,25 @@ internal sealed partial class HostCommandPublisher(
         LogSent(logger, "Plan", hostId, $"request {requestId}", command.CommandId);
     }
 
-    private HostCommand NewCommand(string hostId) => new()
+    private HostCommand NewCommand(string hostId)
     {
-        CommandId = Identifiers.New("c"),
-        HostId = hostId,
-        IssuedAt = Timestamp.FromDateTimeOffset(time.GetUtcNow()),
-    };
+        var now = time.GetUtcNow();
+        return new HostCommand
+        {
+            CommandId = Identifiers.New("c"),
+            HostId = hostId,
+            IssuedAt = Timestamp.FromDateTimeOffset(now),
+            ExpiresAt = Timestamp.FromDateTimeOffset(now + options.Value.CommandLifetime),
+            Nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+        };
+    }
 
     private async Task PublishAsync(HostCommand command, CancellationToken cancellation)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         timeout.CancelAfter(OperationTimeout);
         var ct = timeout.Token;
-        var body = command.ToByteArray();
+        var body = (await signer.SignAsync(command, ct)).ToByteArray();
         await gate.WaitAsync(ct);
         try
         {

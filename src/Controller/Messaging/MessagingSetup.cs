@@ -11,6 +11,9 @@ internal static class MessagingSetup
     /// <summary>MassTransit over RabbitMQ for domain events; host commands use <see cref="HostCommandPublisher"/>.</summary>
     public static IServiceCollection AddFleetMessaging(this IServiceCollection services, BrokerOptions broker)
     {
+        services.AddSingleton<CommandSigner>();
+        services.AddSingleton<BrokerUsers>();
+        services.AddSingleton<HostRemoval>();
         services.AddSingleton<HostCommandPublisher>();
         services.AddHostedService<OutboxPublisher>();
         services.AddMassTransit(x =>

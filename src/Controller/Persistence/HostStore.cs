@@ -37,6 +37,41 @@ internal sealed class HostStore(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
 
+    /// <summary>
+    /// Deletes the host's row (its certificates and plans go with it) and records HostRemoved in the
+    /// same transaction; false when no such row was there (already removed).
+    /// </summary>
+    public async Task<bool> RemoveAsync(string hostId, string eventJson, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        await using var delete = new NpgsqlCommand("DELETE FROM hosts WHERE id = $1", conn, tx);
+        delete.Parameters.AddWithValue(hostId);
+        if (await delete.ExecuteNonQueryAsync(ct) != 1)
+        {
+            await tx.RollbackAsync(ct);
+            return false;
+        }
+
+        await EventStore.AppendAsync(conn, tx, "HostRemoved", hostId, eventJson, now, ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>The newest removed host with this id or name (from its HostRemoved event), or null if none was ever removed.</summary>
+    public async Task<(string Id, string Name)?> FindRemovedAsync(string idOrName, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT subject, data->>'name' FROM events
+            WHERE type = 'HostRemoved' AND (subject = $1 OR data->>'name' = $1)
+            ORDER BY (subject = $1) DESC, id DESC LIMIT 1
+            """);
+        cmd.Parameters.AddWithValue(idOrName);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.IsDBNull(1) ? "" : reader.GetString(1)) : null;
+    }
+
     public async Task<byte[]?> GetAgentSecretHashAsync(string hostId, CancellationToken ct)
     {
         await using var cmd = db.CreateCommand("SELECT agent_secret_hash FROM hosts WHERE id = $1");
