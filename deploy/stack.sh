@@ -342,6 +342,8 @@ cmd_down() {
   [ -x "$TESTHOSTS" ] || [ -f "$TESTHOSTS" ] && { bash "$TESTHOSTS" down || true; bash "$TESTHOSTS" git-serve --stop || true; }
   if command -v rabbitmqctl >/dev/null && rabbitmqctl -q status >/dev/null 2>&1; then
     rabbitmqctl -q list_vhosts | grep -qx "$OF_VHOST" && rabbitmqctl -q delete_vhost "$OF_VHOST" >/dev/null || true
+    # Users are not per vhost: the per-host users the controllers made go too.
+    rabbitmqctl -q list_users | awk '$1 ~ /^fleet-host-/ {print $1}' | while read -r u; do rabbitmqctl -q delete_user "$u" >/dev/null || true; done
   fi
   if command -v psql >/dev/null && runuser -u postgres -- psql -qAtc 'select 1' >/dev/null 2>&1; then
     runuser -u postgres -- dropdb --if-exists --force "$OF_DB" || true

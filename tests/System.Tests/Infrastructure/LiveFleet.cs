@@ -59,6 +59,35 @@ public sealed class LiveFleet : IAsyncLifetime
     public static Task<ProcResult> FleetAsync(params string[] args) =>
         Proc.RunAsync("/usr/local/bin/fleet", args, TimeSpan.FromMinutes(10));
 
+    /// <summary>`fleet` with another API token (its own config file, mode 0600, removed afterwards).</summary>
+    public static async Task<ProcResult> FleetWithTokenAsync(string apiToken, params string[] args)
+    {
+        var config = Path.Combine(Path.GetTempPath(), $"fleet-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new { controller = "http://127.0.0.1:7001", apiToken }));
+        File.SetUnixFileMode(config, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        try
+        {
+            return await Proc.RunAsync("/usr/local/bin/fleet", args, TimeSpan.FromMinutes(2), environment: new() { ["FLEET_CONFIG"] = config });
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    /// <summary>Secret values the tests made or saw (tokens, broker passwords): the secret scan looks for them in every log.</summary>
+    public static IReadOnlyCollection<string> RememberedSecrets => remembered.Keys.ToArray();
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> remembered = new();
+
+    public static void RememberSecret(string value)
+    {
+        if (value.Length >= 16)
+        {
+            remembered.TryAdd(value, true);
+        }
+    }
+
     public static async Task<JsonElement> FleetJsonAsync(params string[] args)
     {
         var r = await FleetAsync([.. args, "-o", "json"]);

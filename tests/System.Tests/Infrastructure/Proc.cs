@@ -11,7 +11,8 @@ public sealed record ProcResult(int ExitCode, string Stdout, string Stderr)
 /// <summary>Runs programs with argument arrays and a hard timeout.</summary>
 internal static class Proc
 {
-    public static async Task<ProcResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null)
+    public static async Task<ProcResult> RunAsync(
+        string file, IEnumerable<string> args, TimeSpan timeout, string? stdin = null, Dictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -20,6 +21,11 @@ internal static class Proc
             RedirectStandardInput = stdin is not null,
             UseShellExecute = false,
         };
+        foreach (var (name, value) in environment ?? [])
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);
