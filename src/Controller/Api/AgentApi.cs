@@ -106,6 +106,7 @@ internal sealed partial class AgentApi(
         return new EnrollResponse
         {
             HostId = hostId,
+            Name = name,
             AgentSecret = secret,
             Broker = new BrokerConnection
             {

@@ -23,13 +23,11 @@ namespace OdooFleet.Controller.Tests.Api;
 
 /// <summary>
 /// The controller's real FleetService and AgentService behind the real access interceptor, on
-/// Kestrel (HTTP/2 cleartext, 127.0.0.1, a random port), over a real PostgreSQL database and the
-/// RabbitMQ named by OF_TEST_MQ. No Orleans silo: the calls under test reach no grain.
+/// Kestrel (HTTP/2 cleartext, 127.0.0.1, a random port), over a real PostgreSQL database and a
+/// real RabbitMQ virtual host. No Orleans silo: the calls under test reach no grain.
 /// </summary>
 internal sealed class FleetApiServer : IAsyncDisposable
 {
-    public const string BrokerVariable = "OF_TEST_MQ";
-
     private readonly WebApplication app;
     private readonly GrpcChannel channel;
 
@@ -45,9 +43,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
 
     public AgentService.AgentServiceClient Agent { get; }
 
-    public BrokerOptions Broker => app.Services.GetRequiredService<IOptions<BrokerOptions>>().Value;
-
-    public static async Task<FleetApiServer> StartAsync(TestDatabase database, string? bootstrapToken, TimeProvider time)
+    public static async Task<FleetApiServer> StartAsync(TestDatabase database, string? bootstrapToken, TimeProvider time, BrokerOptions? broker = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -56,7 +52,8 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton(database.DataSource);
         services.AddSingleton(time);
         services.AddSingleton(Options.Create(new FleetOptions { ApiToken = bootstrapToken }));
-        services.AddSingleton(Options.Create(BrokerFromEnvironment()));
+        // Without a broker, enrollment fails at its queue step; the access tests never get there.
+        services.AddSingleton(Options.Create(broker ?? new BrokerOptions { Host = "127.0.0.1", Port = 1 }));
         services.AddSingleton<HostStore>();
         services.AddSingleton<PlanStore>();
         services.AddSingleton<EnrollmentStore>();
@@ -67,7 +64,8 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton<HostCommandPublisher>();
         services.AddSingleton(DispatchProxy.Create<IGrainFactory, NoGrains>());
         services.AddSingleton<ApiTokenInterceptor>();
-        services.AddGrpc().AddServiceOptions<FleetApi>(o => o.Interceptors.Add<ApiTokenInterceptor>());
+        // Detailed errors: a failing handler shows its exception in the test output.
+        services.AddGrpc(o => o.EnableDetailedErrors = true).AddServiceOptions<FleetApi>(o => o.Interceptors.Add<ApiTokenInterceptor>());
         var app = builder.Build();
         app.MapGrpcService<FleetApi>();
         app.MapGrpcService<AgentApi>();
@@ -83,30 +81,6 @@ internal sealed class FleetApiServer : IAsyncDisposable
         channel.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
-    }
-
-    private static BrokerOptions BrokerFromEnvironment()
-    {
-        var url = Environment.GetEnvironmentVariable(BrokerVariable);
-        if (string.IsNullOrWhiteSpace(url))
-        {
-            throw new InvalidOperationException(
-                $"{BrokerVariable} is not set: enrollment tests declare the host's queue on a real RabbitMQ. "
-                + $"Set e.g. {BrokerVariable}='amqp://odoofleet:PASSWORD@127.0.0.1:5672/%2Fodoofleet'.");
-        }
-
-        var uri = new Uri(url);
-        var user = uri.UserInfo.Split(':', 2);
-        return new BrokerOptions
-        {
-            Host = uri.Host,
-            Port = uri.Port > 0 ? uri.Port : 5672,
-            VirtualHost = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } vhost ? vhost : "/",
-            Username = Uri.UnescapeDataString(user[0]),
-            Password = user.Length > 1 ? Uri.UnescapeDataString(user[1]) : "",
-            AgentUsername = "unused-by-these-tests",
-            AgentPassword = "unused-by-these-tests",
-        };
     }
 }
 
