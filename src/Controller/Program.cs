@@ -52,6 +52,7 @@ builder.Services.AddSingleton<EventStore>();
 builder.Services.AddSingleton<AuditStore>();
 builder.Services.AddSingleton<PlanStore>();
 builder.Services.AddSingleton<EnrollmentStore>();
+builder.Services.AddSingleton<ApiTokenStore>();
 builder.Services.AddSingleton<ReleaseResolver>();
 builder.Services.AddSingleton<AgentAuthenticator>();
 builder.Services.AddSingleton<ApiTokenInterceptor>();

@@ -59,17 +59,19 @@ internal static class HostsCommand
         });
         context.AddExamples(show, "fleet host show web-01", "fleet host show h-3kq9t2mzpa -o json | jq .metrics", "fleet host show web-01 -o json | jq .profile");
 
-        var group = new Command("host", "Inspect and configure one host, or see what its agent would change")
+        var group = new Command("host", "Inspect, configure or remove one host, or see what its agent would change")
         {
             show,
             HostConfigureCommand.Create(context),
             HostPlanCommand.Create(context),
+            HostRemoveCommand.Create(context),
         };
         context.AddExamples(
             group,
             "fleet host show web-01",
             "fleet host configure web-01 --domain erp.example.com --tls acme --acme-email ops@example.com",
-            "fleet host plan web-01");
+            "fleet host plan web-01",
+            "fleet host remove web-01 --yes");
         return group;
     }
 }

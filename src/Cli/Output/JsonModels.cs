@@ -98,7 +98,55 @@ internal sealed record RolloutJson(
     string? Message,
     IReadOnlyList<RolloutHostJson> Hosts);
 
-internal sealed record TokenJson(string Token, string? ExpiresAt);
+internal sealed record TokenJson(string Token, string? ExpiresAt)
+{
+    public string? Id { get; init; }
+
+    public string? HostName { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+
+    /// <summary>SHA-256 of the fleet CA certificate (hex): `enroll --ca-sha256` pins it.</summary>
+    public string? CaSha256 { get; init; }
+
+    /// <summary>The line to run on the host, as root.</summary>
+    public string? EnrollCommand { get; init; }
+}
+
+/// <summary>An enrollment token as `fleet token list` shows it; the token itself is never listed.</summary>
+internal sealed record EnrollmentTokenJson(
+    string Id,
+    string State,
+    string? HostName,
+    IReadOnlyDictionary<string, string> Labels,
+    string? CreatedAt,
+    string? CreatedBy,
+    string? ExpiresAt,
+    string? UsedAt,
+    string? UsedByHost,
+    string? RevokedAt);
+
+/// <summary>An API token; "token" is set only in the answer to `fleet apitoken create`.</summary>
+internal sealed record ApiTokenJson(
+    string Id,
+    string Name,
+    string Role,
+    string State,
+    string? CreatedAt,
+    string? CreatedBy,
+    string? ExpiresAt,
+    string? RevokedAt,
+    string? LastUsedAt)
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Token { get; init; }
+}
+
+internal sealed record AuditJson(long Id, string? At, string Actor, string Role, string Action, string Target, string Result, string Address, string Detail);
+
+internal sealed record WhoAmIJson(string Actor, string Role, string? TokenId);
+
+internal sealed record RemoveHostJson(string HostId, string HostName, bool Removed);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -108,6 +156,13 @@ internal sealed record TokenJson(string Token, string? ExpiresAt);
 [JsonSerializable(typeof(IReadOnlyList<HostJson>))]
 [JsonSerializable(typeof(RolloutJson))]
 [JsonSerializable(typeof(TokenJson))]
+[JsonSerializable(typeof(IReadOnlyList<EnrollmentTokenJson>))]
+[JsonSerializable(typeof(EnrollmentTokenJson))]
+[JsonSerializable(typeof(ApiTokenJson))]
+[JsonSerializable(typeof(IReadOnlyList<ApiTokenJson>))]
+[JsonSerializable(typeof(IReadOnlyList<AuditJson>))]
+[JsonSerializable(typeof(WhoAmIJson))]
+[JsonSerializable(typeof(RemoveHostJson))]
 [JsonSerializable(typeof(ConfigureJson))]
 [JsonSerializable(typeof(PlanJson))]
 internal sealed partial class OutputJsonContext : JsonSerializerContext;

@@ -75,6 +75,18 @@ internal sealed class Renderer
         }
     }
 
+    /// <summary>A plain table of text cells (tokens, audit entries).</summary>
+    public void Table(IReadOnlyList<string> columns, IEnumerable<IReadOnlyList<string>> rows)
+    {
+        var table = NewTable([.. columns]);
+        foreach (var row in rows)
+        {
+            table.AddRow([.. row.Select(cell => new Text(cell))]);
+        }
+
+        console.Write(table);
+    }
+
     public void Rollout(Rollout rollout) => console.Write(RolloutRenderable(rollout));
 
     /// <summary>The explanation, the resources that would not stay as they are, a count, then the diffs.</summary>

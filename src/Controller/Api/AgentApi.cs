@@ -16,6 +16,7 @@ internal sealed partial class AgentApi(
     HostStore hosts,
     PlanStore plans,
     AgentAuthenticator auth,
+    AuditStore audit,
     HostCommandPublisher commands,
     BrokerUsers brokerUsers,
     IOptions<FleetOptions> fleetOptions,
@@ -38,13 +39,26 @@ internal sealed partial class AgentApi(
             throw Invalid("facts: are required; upgrade the agent");
         }
 
+        var ct = context.CancellationToken;
+        var address = context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "";
         var name = (request.Name.Length > 0 ? request.Name : request.Facts.Hostname).ToLowerInvariant();
+        // A token bound to a host name decides the name: the host cannot enroll as another.
+        if (await enrollment.FindBoundHostNameAsync(Identifiers.Hash(request.Token), ct) is { } boundName)
+        {
+            if (request.Name.Length > 0 && name != boundName)
+            {
+                await AuditEnrollRefusedAsync(name, address, $"token is bound to host name {boundName}");
+                throw Denied($"token is bound to host name {boundName}; enroll with --name {boundName} or without --name");
+            }
+
+            name = boundName;
+        }
+
         if (!Validation.IsHostName(name))
         {
             throw Invalid($"name: '{Printable(name)}' is not a valid host name (lowercase letters, digits and inner hyphens, at most 63); pass --name");
         }
 
-        var ct = context.CancellationToken;
         if (await enrollment.HostNameExistsAsync(name, ct))
         {
             throw new RpcException(new Status(StatusCode.AlreadyExists, $"name: a host named '{name}' is already enrolled; pass another --name"));
@@ -53,7 +67,6 @@ internal sealed partial class AgentApi(
         var hostId = Identifiers.New("h");
         var secret = Identifiers.NewSecret("ofa");
         var now = time.GetUtcNow();
-        var address = context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "";
         var record = new HostRecord(
             hostId, name, address, now, null, request.Facts.ToDomain(), null, 0, null, 0, 0, null, false, "",
             HostCommandPublisher.QueueName(hostId));
@@ -86,12 +99,23 @@ internal sealed partial class AgentApi(
                 break;
             case TokenRedemption.Expired:
                 LogEnrollRefused(logger, name, address, "expired token");
+                await AuditEnrollRefusedAsync(name, address, "token expired");
                 throw Denied("token: has expired; create a new one with `fleet token create`");
             case TokenRedemption.AlreadyUsed:
                 LogEnrollRefused(logger, name, address, "token already used");
+                await AuditEnrollRefusedAsync(name, address, "token already used");
                 throw Denied("token: has already been used (tokens are single-use); create a new one with `fleet token create`");
+            case TokenRedemption.Revoked:
+                LogEnrollRefused(logger, name, address, "token revoked");
+                await AuditEnrollRefusedAsync(name, address, "token revoked");
+                throw Denied("token: was revoked; ask an admin for a new one (`fleet token create`)");
+            case TokenRedemption.BoundToOtherName:
+                LogEnrollRefused(logger, name, address, "token bound to another host name");
+                await AuditEnrollRefusedAsync(name, address, "token bound to another host name");
+                throw Denied("token: is bound to another host name; see `fleet token list`");
             default:
                 LogEnrollRefused(logger, name, address, "unknown token");
+                await AuditEnrollRefusedAsync(name, address, "unknown token");
                 throw Denied("token: is not valid; create one with `fleet token create`");
         }
 
@@ -100,6 +124,7 @@ internal sealed partial class AgentApi(
         return new EnrollResponse
         {
             HostId = hostId,
+            Name = name,
             AgentSecret = secret,
             Broker = new BrokerConnection
             {
@@ -238,6 +263,10 @@ internal sealed partial class AgentApi(
         LogReport(logger, hostId, report.Generation, report.Success, accepted);
         return new ReportConvergeResponse { Accepted = accepted };
     }
+
+    private Task AuditEnrollRefusedAsync(string name, string address, string reason) =>
+        audit.AppendAsync(
+            new AuditRecord(time.GetUtcNow(), Caller.AnonymousActor, "", "Enroll", Printable(name), $"denied: {reason}", address), CancellationToken.None);
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 

@@ -17,6 +17,8 @@ namespace OdooFleet.Controller.Api;
 /// <summary>FleetService: what people and the CLI call.</summary>
 internal sealed partial class FleetApi(
     EnrollmentStore enrollment,
+    ApiTokenStore apiTokens,
+    AuditStore audit,
     HostStore hosts,
     PlanStore plans,
     ReleaseResolver releases,
@@ -28,6 +30,9 @@ internal sealed partial class FleetApi(
     ILogger<FleetApi> logger) : FleetService.FleetServiceBase
 {
     private const long MaxTokenTtlSeconds = 30 * 86400;
+    private const long MaxApiTokenTtlSeconds = 366 * 86400;
+    private const int DefaultAuditLimit = 1000;
+    private static readonly TimeSpan DefaultAuditWindow = TimeSpan.FromHours(24);
     private const int DefaultPlanTimeoutSeconds = 60;
     private const int MaxPlanTimeoutSeconds = 600;
     private static readonly TimeSpan WatchPollInterval = TimeSpan.FromMilliseconds(500);
@@ -43,13 +48,142 @@ internal sealed partial class FleetApi(
             throw Invalid("ttl: must be between 1m and 30d (e.g. --ttl 1h)");
         }
 
+        var hostName = request.HostName.Length == 0 ? null : request.HostName;
+        if (hostName is not null && !Validation.IsHostName(hostName))
+        {
+            throw Invalid($"host_name: '{Printable(hostName)}' is not a valid host name (lowercase letters, digits and inner hyphens, at most 63); e.g. --name web-01");
+        }
+
+        var labelErrors = Labels.Validate(request.Labels);
+        if (labelErrors.Count > 0)
+        {
+            throw Invalid(string.Join("; ", labelErrors));
+        }
+
         var token = Identifiers.NewSecret("oft");
-        var id = Identifiers.New("t");
         var now = time.GetUtcNow();
-        var expires = now.AddSeconds(ttl);
-        await enrollment.CreateTokenAsync(id, Identifiers.Hash(token), now, expires, context.CancellationToken);
-        LogTokenCreated(logger, id, expires);
-        return new EnrollmentToken { Token = token, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
+        var record = new EnrollmentTokenRecord(
+            Identifiers.New("t"), now, now.AddSeconds(ttl), hostName,
+            new SortedDictionary<string, string>(request.Labels, StringComparer.Ordinal), ApiTokenInterceptor.CallerOf(context).Actor, null, null, null);
+        await enrollment.CreateTokenAsync(record, Identifiers.Hash(token), context.CancellationToken);
+        LogTokenCreated(logger, record.Id, record.ExpiresAt);
+        var created = record.ToProto();
+        created.Token = token;
+        return created;
+    }
+
+    public override async Task<ListEnrollmentTokensResponse> ListEnrollmentTokens(ListEnrollmentTokensRequest request, ServerCallContext context)
+    {
+        var all = await enrollment.ListTokensAsync(request.IncludeSpent, time.GetUtcNow(), context.CancellationToken);
+        var response = new ListEnrollmentTokensResponse();
+        response.Tokens.AddRange(all.Select(t => t.ToProto()));
+        return response;
+    }
+
+    public override async Task<EnrollmentToken> RevokeEnrollmentToken(RevokeEnrollmentTokenRequest request, ServerCallContext context)
+    {
+        if (!Validation.IsId(request.Id, 't'))
+        {
+            throw Invalid($"id: '{Printable(request.Id)}' is not an enrollment token id (like t-3kq9t2mzpa); list them with `fleet token list`");
+        }
+
+        var (outcome, token) = await enrollment.RevokeTokenAsync(request.Id, time.GetUtcNow(), context.CancellationToken);
+        switch (outcome)
+        {
+            case TokenRevocation.Revoked:
+                LogTokenRevoked(logger, request.Id);
+                return token!.ToProto();
+            case TokenRevocation.AlreadyUsed:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"token {request.Id} was already used by host {token!.UsedByHost}; to take that host out of the fleet, run `fleet host remove {token.UsedByHost} --yes`"));
+            default:
+                throw new RpcException(new Status(StatusCode.NotFound, $"enrollment token '{request.Id}' not found; list them with `fleet token list --all`"));
+        }
+    }
+
+    public override async Task<ApiToken> CreateApiToken(CreateApiTokenRequest request, ServerCallContext context)
+    {
+        if (!Validation.IsHostName(request.Name))
+        {
+            throw Invalid($"name: '{Printable(request.Name)}' is not a token name (lowercase letters, digits and inner hyphens, at most 63; e.g. --name ci or --name alice)");
+        }
+
+        var role = request.Role.ToDomain();
+        if (role == AccessRole.None)
+        {
+            throw Invalid("role: is required; use viewer, operator or admin (e.g. --role viewer)");
+        }
+
+        if (request.TtlSeconds is < 0 or > 0 and < 60 || request.TtlSeconds > MaxApiTokenTtlSeconds)
+        {
+            throw Invalid("ttl: must be between 1m and 366d, or 0 for a token that does not expire (e.g. --ttl 90d)");
+        }
+
+        var secret = Identifiers.NewSecret("ofk");
+        var now = time.GetUtcNow();
+        var record = new ApiTokenRecord(
+            Identifiers.New("k"), request.Name, role, now, ApiTokenInterceptor.CallerOf(context).Actor,
+            request.TtlSeconds == 0 ? null : now.AddSeconds(request.TtlSeconds), null, null);
+        if (await apiTokens.CreateAsync(record, Identifiers.Hash(secret), context.CancellationToken) == ApiTokenCreation.NameTaken)
+        {
+            throw new RpcException(new Status(StatusCode.AlreadyExists,
+                $"name: an API token named '{request.Name}' already exists; revoke it first with `fleet apitoken revoke {request.Name}` or pick another name"));
+        }
+
+        LogApiTokenCreated(logger, record.Id, record.Name, role.ToText());
+        var created = record.ToProto();
+        created.Token = secret;
+        return created;
+    }
+
+    public override async Task<ListApiTokensResponse> ListApiTokens(ListApiTokensRequest request, ServerCallContext context)
+    {
+        var all = await apiTokens.ListAsync(context.CancellationToken);
+        var response = new ListApiTokensResponse();
+        response.Tokens.AddRange(all.Select(t => t.ToProto()));
+        return response;
+    }
+
+    public override async Task<ApiToken> RevokeApiToken(RevokeApiTokenRequest request, ServerCallContext context)
+    {
+        if (request.Id.Length is 0 or > 128)
+        {
+            throw Invalid("id: an API token id (like k-3kq9t2mzpa) or name is required; list them with `fleet apitoken list`");
+        }
+
+        var ct = context.CancellationToken;
+        var found = await apiTokens.FindAsync(request.Id, ct)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"API token '{Printable(request.Id)}' not found; list them with `fleet apitoken list`"));
+        var revoked = await apiTokens.RevokeAsync(found.Id, time.GetUtcNow(), ct)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"API token '{Printable(request.Id)}' not found; list them with `fleet apitoken list`"));
+        LogApiTokenRevoked(logger, revoked.Id, revoked.Name);
+        return revoked.ToProto();
+    }
+
+    public override async Task<ListAuditResponse> ListAudit(ListAuditRequest request, ServerCallContext context)
+    {
+        if (request.Limit is < 0 or > AuditStore.MaxLimit)
+        {
+            throw Invalid($"limit: {request.Limit} is out of range; use 1-{AuditStore.MaxLimit} (e.g. --limit 100)");
+        }
+
+        if (request.Actor.Length > 200)
+        {
+            throw Invalid("actor: at most 200 characters (e.g. --actor bootstrap)");
+        }
+
+        var since = request.Since?.ToDateTimeOffset() ?? time.GetUtcNow() - DefaultAuditWindow;
+        var entries = await audit.ListAsync(
+            since, request.Limit == 0 ? DefaultAuditLimit : request.Limit, request.Actor.Length == 0 ? null : request.Actor, context.CancellationToken);
+        var response = new ListAuditResponse();
+        response.Entries.AddRange(entries.Select(e => e.ToProto()));
+        return response;
+    }
+
+    public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
+    {
+        var caller = ApiTokenInterceptor.CallerOf(context);
+        return Task.FromResult(new WhoAmIResponse { Actor = caller.Actor, Role = caller.Role.ToProto(), TokenId = caller.TokenId ?? "" });
     }
 
     public override async Task<ListHostsResponse> ListHosts(ListHostsRequest request, ServerCallContext context)
@@ -270,6 +404,15 @@ internal sealed partial class FleetApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Enrollment token {TokenId} created, expires {ExpiresAt}")]
     private static partial void LogTokenCreated(ILogger logger, string tokenId, DateTimeOffset expiresAt);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Enrollment token {TokenId} revoked")]
+    private static partial void LogTokenRevoked(ILogger logger, string tokenId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API token {TokenId} ({Name}) created with role {Role}")]
+    private static partial void LogApiTokenCreated(ILogger logger, string tokenId, string name, string role);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "API token {TokenId} ({Name}) revoked")]
+    private static partial void LogApiTokenRevoked(ILogger logger, string tokenId, string name);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Plan {RequestId} requested from host {HostId}, waiting up to {TimeoutSeconds} s")]
     private static partial void LogPlanRequested(ILogger logger, string hostId, string requestId, int timeoutSeconds);

@@ -193,6 +193,7 @@ internal static class ProtoMapping
             LastConvergeSuccess = h.LastConvergeSuccess,
             LastConvergeError = h.LastConvergeError,
             Profile = h.Profile.ToProto(),
+            Labels = { h.Labels.ToDictionary(StringComparer.Ordinal) },
         };
         if (h.LastSeen is { } seen)
         {
@@ -300,4 +301,65 @@ internal static class ProtoMapping
         HostName = r.HostName,
         Removed = r.Removed,
     };
+
+    public static V1.Role ToProto(this Domain.AccessRole role) => role switch
+    {
+        Domain.AccessRole.Viewer => V1.Role.Viewer,
+        Domain.AccessRole.Operator => V1.Role.Operator,
+        Domain.AccessRole.Admin => V1.Role.Admin,
+        _ => V1.Role.Unspecified,
+    };
+
+    public static Domain.AccessRole ToDomain(this V1.Role role) => role switch
+    {
+        V1.Role.Viewer => Domain.AccessRole.Viewer,
+        V1.Role.Operator => Domain.AccessRole.Operator,
+        V1.Role.Admin => Domain.AccessRole.Admin,
+        _ => Domain.AccessRole.None,
+    };
+
+    /// <summary>The stored token without its secret: the secret exists only in the creation answer.</summary>
+    public static V1.ApiToken ToProto(this Domain.ApiTokenRecord t)
+    {
+        var token = new V1.ApiToken
+        {
+            Id = t.Id,
+            Name = t.Name,
+            Role = t.Role.ToProto(),
+            CreatedAt = Timestamp.FromDateTimeOffset(t.CreatedAt),
+            CreatedBy = t.CreatedBy,
+        };
+        token.ExpiresAt = OrNull(t.ExpiresAt);
+        token.RevokedAt = OrNull(t.RevokedAt);
+        token.LastUsedAt = OrNull(t.LastUsedAt);
+        return token;
+    }
+
+    public static V1.EnrollmentToken ToProto(this Domain.EnrollmentTokenRecord t) => new()
+    {
+        Id = t.Id,
+        CreatedAt = Timestamp.FromDateTimeOffset(t.CreatedAt),
+        ExpiresAt = Timestamp.FromDateTimeOffset(t.ExpiresAt),
+        HostName = t.HostName ?? "",
+        Labels = { t.Labels.ToDictionary(StringComparer.Ordinal) },
+        CreatedBy = t.CreatedBy,
+        UsedAt = OrNull(t.UsedAt),
+        UsedByHost = t.UsedByHost ?? "",
+        RevokedAt = OrNull(t.RevokedAt),
+    };
+
+    public static V1.AuditEntry ToProto(this Persistence.AuditRecord a) => new()
+    {
+        Id = a.Id,
+        At = Timestamp.FromDateTimeOffset(a.At),
+        Actor = a.Actor,
+        Role = Domain.AccessRoles.Parse(a.Role).ToProto(),
+        Action = a.Action,
+        Target = a.Target,
+        Result = a.Result,
+        Address = a.Address,
+        Detail = a.DetailJson,
+    };
+
+    private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;
 }

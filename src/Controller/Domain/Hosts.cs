@@ -91,6 +91,9 @@ internal sealed record HostRecord(
     /// <summary>The host's own profile settings (what `fleet host configure` set).</summary>
     public HostProfile Profile { get; init; } = HostProfile.Default;
 
+    /// <summary>Labels from the enrollment token that enrolled the host.</summary>
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
+
     public bool IsOnline(DateTimeOffset now, TimeSpan offlineAfter) =>
         LastSeen is { } seen && now - seen <= offlineAfter;
 }

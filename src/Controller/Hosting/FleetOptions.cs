@@ -33,7 +33,7 @@ internal sealed class FleetOptions : IValidatableObject
     [Range(60, 30 * 86400)]
     public int DefaultTokenTtlSeconds { get; set; } = 3600;
 
-    /// <summary>If set, every FleetService call needs "authorization: Bearer &lt;token&gt;".</summary>
+    /// <summary>The bootstrap admin credential (a bearer token, role admin) that makes the first API tokens. Every FleetService call needs a token either way.</summary>
     public string? ApiToken { get; set; }
 
     public int OdooHttpPort { get; set; } = 8069;

@@ -12,7 +12,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
         """
         id, name, address, enrolled_at, last_seen, facts::text, metrics::text, desired_generation, desired_series,
         desired_commit, applied_generation, reported_generation, running_series, running_commit,
-        last_converge_success, last_converge_error, queue, profile::text
+        last_converge_success, last_converge_error, queue, profile::text, labels::text
         """;
 
     public async Task<IReadOnlyList<HostRecord>> ListAsync(CancellationToken ct)
@@ -270,6 +270,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
         Queue: r.GetString(16))
     {
         Profile = ReadProfile(r.GetString(17)),
+        Labels = Json.Deserialize<SortedDictionary<string, string>>(r.GetString(18)) ?? [],
     };
 
     private static HostProfile ReadProfile(string json) => Json.Deserialize<HostProfile>(json) ?? HostProfile.Default;

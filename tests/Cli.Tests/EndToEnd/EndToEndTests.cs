@@ -89,7 +89,8 @@ public sealed class EndToEndTests : IDisposable
 
         Assert.True(result.ExitCode == 0, result.ToString());
         using var doc = JsonDocument.Parse(result.Out);
-        Assert.Equal(["token", "expiresAt"], doc.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(
+            ["token", "expiresAt", "id", "hostName", "labels", "caSha256", "enrollCommand"], doc.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal("oft_canned-token", doc.RootElement.GetProperty("token").GetString());
         Assert.Equal("2025-06-01T13:00:00Z", doc.RootElement.GetProperty("expiresAt").GetString());
         Assert.Contains($"odoofleet-agent enroll --controller {controller.Address} --token oft_canned-token", result.Err, StringComparison.Ordinal);

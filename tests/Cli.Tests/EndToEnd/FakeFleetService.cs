@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using OdooFleet.Contracts.V1;
@@ -47,14 +48,98 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
     /// <summary>Completed once WatchRollout has written all its updates.</summary>
     public TaskCompletionSource UpdatesWritten { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    public List<EnrollmentToken> EnrollmentTokens { get; } = [];
+
+    public List<ApiToken> ApiTokens { get; } = [];
+
+    public List<AuditEntry> AuditEntries { get; } = [];
+
+    public List<IMessage> Requests { get; } = [];
+
+    /// <summary>When set, every call fails with it (e.g. the interceptor's PermissionDenied for a viewer token).</summary>
+    public RpcException? Refusal { get; set; }
+
     public override Task<EnrollmentToken> CreateEnrollmentToken(CreateEnrollmentTokenRequest request, ServerCallContext context)
     {
-        Record(context, $"CreateEnrollmentToken ttl={request.TtlSeconds}");
-        return Task.FromResult(new EnrollmentToken
+        Record(context, $"CreateEnrollmentToken ttl={request.TtlSeconds}", request);
+        var token = new EnrollmentToken
         {
             Token = "oft_canned-token",
             ExpiresAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 13, 0, 0, TimeSpan.Zero)),
+            Id = "t-3kq9t2mzpa",
+            HostName = request.HostName,
+            Labels = { request.Labels },
+            CaSha256 = request.HostName.Length > 0 ? new string('a', 64) : "",
+        };
+        return Task.FromResult(token);
+    }
+
+    public override Task<ListEnrollmentTokensResponse> ListEnrollmentTokens(ListEnrollmentTokensRequest request, ServerCallContext context)
+    {
+        Record(context, $"ListEnrollmentTokens all={request.IncludeSpent}", request);
+        return Task.FromResult(new ListEnrollmentTokensResponse { Tokens = { EnrollmentTokens } });
+    }
+
+    public override Task<EnrollmentToken> RevokeEnrollmentToken(RevokeEnrollmentTokenRequest request, ServerCallContext context)
+    {
+        Record(context, $"RevokeEnrollmentToken {request.Id}", request);
+        var token = EnrollmentTokens.FirstOrDefault(t => t.Id == request.Id)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"enrollment token '{request.Id}' not found; list them with `fleet token list --all`"));
+        token.RevokedAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 12, 30, 0, TimeSpan.Zero));
+        return Task.FromResult(token);
+    }
+
+    public override Task<ApiToken> CreateApiToken(CreateApiTokenRequest request, ServerCallContext context)
+    {
+        Record(context, $"CreateApiToken {request.Name} {request.Role} ttl={request.TtlSeconds}", request);
+        return Task.FromResult(new ApiToken
+        {
+            Id = "k-3kq9t2mzpa",
+            Name = request.Name,
+            Role = request.Role,
+            Token = "ofk_canned-api-token",
+            CreatedAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero)),
+            CreatedBy = "bootstrap",
         });
+    }
+
+    public override Task<ListApiTokensResponse> ListApiTokens(ListApiTokensRequest request, ServerCallContext context)
+    {
+        Record(context, "ListApiTokens", request);
+        return Task.FromResult(new ListApiTokensResponse { Tokens = { ApiTokens } });
+    }
+
+    public override Task<ApiToken> RevokeApiToken(RevokeApiTokenRequest request, ServerCallContext context)
+    {
+        Record(context, $"RevokeApiToken {request.Id}", request);
+        var token = ApiTokens.FirstOrDefault(t => t.Id == request.Id || t.Name == request.Id)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"API token '{request.Id}' not found; list them with `fleet apitoken list`"));
+        token.RevokedAt = Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 12, 30, 0, TimeSpan.Zero));
+        return Task.FromResult(token);
+    }
+
+    public override Task<ListAuditResponse> ListAudit(ListAuditRequest request, ServerCallContext context)
+    {
+        Record(context, $"ListAudit limit={request.Limit} actor={request.Actor}", request);
+        return Task.FromResult(new ListAuditResponse { Entries = { AuditEntries } });
+    }
+
+    public override Task<WhoAmIResponse> WhoAmI(WhoAmIRequest request, ServerCallContext context)
+    {
+        Record(context, "WhoAmI", request);
+        return Task.FromResult(new WhoAmIResponse { Actor = "token:alice (k-3kq9t2mzpa)", Role = Role.Operator, TokenId = "k-3kq9t2mzpa" });
+    }
+
+    public override Task<RemoveHostResponse> RemoveHost(RemoveHostRequest request, ServerCallContext context)
+    {
+        Record(context, $"RemoveHost {request.Id}", request);
+        var host = Hosts.FirstOrDefault(h => h.Id == request.Id || h.Name == request.Id);
+        if (host is not null)
+        {
+            Hosts.Remove(host);
+        }
+
+        return Task.FromResult(new RemoveHostResponse { HostId = host?.Id ?? "", HostName = host?.Name ?? request.Id, Removed = host is not null });
     }
 
     public override Task<ListHostsResponse> ListHosts(ListHostsRequest request, ServerCallContext context)
@@ -155,6 +240,16 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
             case StreamEnd.Hang:
                 await Task.Delay(Timeout.Infinite, context.CancellationToken);
                 break;
+        }
+    }
+
+    private void Record(ServerCallContext context, string call, IMessage request)
+    {
+        Requests.Add(request);
+        Record(context, call);
+        if (Refusal is not null)
+        {
+            throw Refusal;
         }
     }
 

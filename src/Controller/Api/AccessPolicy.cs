@@ -1,0 +1,39 @@
+using System.Collections.Frozen;
+using OdooFleet.Controller.Domain;
+
+namespace OdooFleet.Controller.Api;
+
+/// <summary>
+/// The one table of who may call what on FleetService. Every method is listed (a test holds the
+/// table against the service descriptor), and one missing from it is refused to everyone.
+/// </summary>
+internal static class AccessPolicy
+{
+    public static readonly FrozenDictionary<string, AccessRole> MinimumRole = new Dictionary<string, AccessRole>(StringComparer.Ordinal)
+    {
+        ["WhoAmI"] = AccessRole.Viewer,
+        ["ListHosts"] = AccessRole.Viewer,
+        ["GetHost"] = AccessRole.Viewer,
+        ["GetRollout"] = AccessRole.Viewer,
+        ["WatchRollout"] = AccessRole.Viewer,
+        ["StartRollout"] = AccessRole.Operator,
+        ["PlanHost"] = AccessRole.Operator,
+        ["CreateEnrollmentToken"] = AccessRole.Admin,
+        ["ListEnrollmentTokens"] = AccessRole.Admin,
+        ["RevokeEnrollmentToken"] = AccessRole.Admin,
+        ["CreateApiToken"] = AccessRole.Admin,
+        ["ListApiTokens"] = AccessRole.Admin,
+        ["RevokeApiToken"] = AccessRole.Admin,
+        ["RemoveHost"] = AccessRole.Admin,
+        ["ConfigureHost"] = AccessRole.Admin,
+        ["ListAudit"] = AccessRole.Admin,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>"/fleet.v1.FleetService/StartRollout" -> "StartRollout".</summary>
+    public static string MethodName(string fullMethod) => fullMethod[(fullMethod.LastIndexOf('/') + 1)..];
+
+    /// <summary>Everything but reads changes something (PlanHost asks an agent to work): such calls are audited even when allowed.</summary>
+    public static bool IsMutating(string method) =>
+        !(method.StartsWith("List", StringComparison.Ordinal) || method.StartsWith("Get", StringComparison.Ordinal)
+          || method.StartsWith("Watch", StringComparison.Ordinal) || method == "WhoAmI");
+}
