@@ -6,6 +6,7 @@ using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Security;
 using HostSpec = OdooFleet.Contracts.V1.HostSpec;
 
 namespace OdooFleet.Controller.Api;
@@ -16,6 +17,9 @@ internal sealed partial class AgentApi(
     HostStore hosts,
     PlanStore plans,
     AgentAuthenticator auth,
+    FleetCertificateAuthority authority,
+    HostCertificateStore certificates,
+    AgentIdentityFactory identities,
     HostCommandPublisher commands,
     IOptions<FleetOptions> fleetOptions,
     IOptions<BrokerOptions> brokerOptions,
@@ -27,6 +31,13 @@ internal sealed partial class AgentApi(
 
     public override async Task<EnrollResponse> Enroll(EnrollRequest request, ServerCallContext context)
     {
+        // The token and the new certificate must never cross the network in clear text.
+        if (!context.GetHttpContext().Request.IsHttps)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                "enroll over the controller's https:// agent endpoint (as `fleet token create` prints it); plain http is refused"));
+        }
+
         if (request.Token.Length is 0 or > MaxTokenLength)
         {
             throw Invalid("token: is required (at most 256 characters); create one with `fleet token create`");
@@ -50,7 +61,9 @@ internal sealed partial class AgentApi(
         }
 
         var hostId = Identifiers.New("h");
-        var secret = Identifiers.NewSecret("ofa");
+        // Checked and signed before the token is spent, so a bad request leaves the token usable;
+        // the certificate counts only once recorded with the host, in the enrollment's transaction.
+        var certificate = Issue(hostId, request.Csr);
         var now = time.GetUtcNow();
         var address = context.GetHttpContext().Connection.RemoteIpAddress?.MapToIPv4().ToString() ?? "";
         var record = new HostRecord(
@@ -60,7 +73,7 @@ internal sealed partial class AgentApi(
         // The queue is declared after the token proved good and before the host is committed, so
         // no command is ever sent into the void and a refused caller creates nothing.
         var outcome = await enrollment.EnrollAsync(
-            Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }),
+            Identifiers.Hash(request.Token), record, certificate.Record, now, Json.Serialize(new { name, address }),
             token => commands.EnsureHostQueueAsync(hostId, token), ct);
         switch (outcome)
         {
@@ -82,7 +95,8 @@ internal sealed partial class AgentApi(
         return new EnrollResponse
         {
             HostId = hostId,
-            AgentSecret = secret,
+            Name = name,
+            Identity = identities.Create(certificate),
             Broker = new BrokerConnection
             {
                 Host = broker.AgentHost ?? broker.Host,
@@ -94,6 +108,22 @@ internal sealed partial class AgentApi(
             },
             ControllerUrls = { fleetOptions.Value.AgentEndpoints },
         };
+    }
+
+    public override async Task<RenewCertificateResponse> RenewCertificate(RenewCertificateRequest request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        var certificate = Issue(hostId, request.Csr);
+        // The current certificate stays valid until it expires: an agent that dies before saving
+        // the new one still gets in and renews again.
+        if (!await certificates.RecordAsync(hostId, certificate.Record, context.CancellationToken))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet; re-enroll the host with a new token"));
+        }
+
+        await auth.RecordAsync(context, hostId, "ok");
+        LogRenewed(logger, hostId, certificate.Record.Serial, certificate.Record.NotAfter.UtcDateTime);
+        return new RenewCertificateResponse { Identity = identities.Create(certificate) };
     }
 
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ControllerMessage> responseStream, ServerCallContext context)
@@ -142,8 +172,7 @@ internal sealed partial class AgentApi(
         var hostId = await auth.AuthenticateAsync(context);
         if (request.HostId.Length > 0 && request.HostId != hostId)
         {
-            LogForeignAccess(logger, hostId, "GetHostSpec", Printable(request.HostId));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only fetch its own spec"));
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only fetch its own spec");
         }
 
         var host = await hosts.FindAsync(hostId, context.CancellationToken)
@@ -161,8 +190,7 @@ internal sealed partial class AgentApi(
         var hostId = await auth.AuthenticateAsync(context);
         if (request.HostId != hostId)
         {
-            LogForeignAccess(logger, hostId, "ReportPlan", Printable(request.HostId));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only report for itself"));
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
         }
 
         if (!Validation.IsId(request.RequestId, 'p'))
@@ -191,8 +219,7 @@ internal sealed partial class AgentApi(
         var hostId = await auth.AuthenticateAsync(context);
         if (request.HostId != hostId)
         {
-            LogForeignAccess(logger, hostId, "ReportConverge", Printable(request.HostId));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only report for itself"));
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
         }
 
         if (request.Generation < 0)
@@ -221,6 +248,18 @@ internal sealed partial class AgentApi(
         return new ReportConvergeResponse { Accepted = accepted };
     }
 
+    private IssuedClientCertificate Issue(string hostId, Google.Protobuf.ByteString csr)
+    {
+        try
+        {
+            return authority.IssueClientCertificate(hostId, csr.Span);
+        }
+        catch (CertificateRequestException e)
+        {
+            throw Invalid($"csr: {e.Message}");
+        }
+    }
+
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
@@ -241,8 +280,8 @@ internal sealed partial class AgentApi(
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} disconnected")]
     private static partial void LogDisconnected(ILogger logger, string hostId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} called {Method} for another host {OtherHostId}: refused")]
-    private static partial void LogForeignAccess(ILogger logger, string hostId, string method, string otherHostId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} renewed its client certificate: serial {Serial}, valid until {NotAfter:u}")]
+    private static partial void LogRenewed(ILogger logger, string hostId, string serial, DateTime notAfter);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} answered plan {RequestId} for generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogPlanReport(ILogger logger, string hostId, string requestId, long generation, bool success, bool accepted);

@@ -6,6 +6,7 @@ using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Security;
 using OdooFleet.Controller.Sources;
 using Host = OdooFleet.Contracts.V1.Host;
 using OdooRelease = OdooFleet.Controller.Domain.OdooRelease;
@@ -20,6 +21,7 @@ internal sealed partial class FleetApi(
     PlanStore plans,
     ReleaseResolver releases,
     IGrainFactory grains,
+    FleetCertificateAuthority authority,
     IOptions<FleetOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -47,7 +49,7 @@ internal sealed partial class FleetApi(
         var expires = now.AddSeconds(ttl);
         await enrollment.CreateTokenAsync(id, Identifiers.Hash(token), now, expires, context.CancellationToken);
         LogTokenCreated(logger, id, expires);
-        return new EnrollmentToken { Token = token, ExpiresAt = Timestamp.FromDateTimeOffset(expires) };
+        return new EnrollmentToken { Token = token, ExpiresAt = Timestamp.FromDateTimeOffset(expires), CaSha256 = authority.CaSha256 };
     }
 
     public override async Task<ListHostsResponse> ListHosts(ListHostsRequest request, ServerCallContext context)
