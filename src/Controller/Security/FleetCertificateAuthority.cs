@@ -36,7 +36,10 @@ internal sealed partial class FleetCertificateAuthority(
     private static readonly TimeSpan ClockSkew = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan CaLifetime = TimeSpan.FromDays(3652);
 
+    private readonly Lock signing = new();
     private X509Certificate2? ca;
+    private AsymmetricAlgorithm? caKey;
+    private X509SignatureGenerator? signer;
 
     public X509Certificate2 CaCertificate =>
         ca ?? throw new InvalidOperationException("the fleet CA is not loaded: call InitializeAsync at start");
@@ -76,6 +79,19 @@ internal sealed partial class FleetCertificateAuthority(
         }
 
         ca = loaded;
+        // The request's own key type must not decide how the CA signs: an ECDSA CA signs RSA agents' keys too.
+        if (loaded.GetECDsaPrivateKey() is { } ec)
+        {
+            caKey = ec;
+            signer = X509SignatureGenerator.CreateForECDsa(ec);
+        }
+        else
+        {
+            var rsa = loaded.GetRSAPrivateKey()!;
+            caKey = rsa;
+            signer = X509SignatureGenerator.CreateForRSA(rsa, RSASignaturePadding.Pkcs1);
+        }
+
         LogLoaded(logger, made ? (imported is null ? "created" : "imported") : "loaded", loaded.Subject, CaSha256, loaded.NotAfter.ToUniversalTime());
     }
 
@@ -129,13 +145,15 @@ internal sealed partial class FleetCertificateAuthority(
     /// <summary>The serial as host_certificates keys it: lowercase hex, big-endian.</summary>
     public static string SerialOf(X509Certificate2 certificate) => certificate.SerialNumber.ToLowerInvariant();
 
-    public void Dispose() => ca?.Dispose();
+    public void Dispose()
+    {
+        caKey?.Dispose();
+        ca?.Dispose();
+    }
 
     private CertificateRequest NewRequest(X500DistinguishedName subject, PublicKey publicKey)
     {
-        // An imported RSA CA signs with PKCS#1 v1.5, which every TLS stack verifies.
-        var padding = CaCertificate.PublicKey.Oid.Value == RsaEncryptionOid ? RSASignaturePadding.Pkcs1 : null;
-        var request = new CertificateRequest(subject, publicKey, HashAlgorithmName.SHA256, padding);
+        var request = new CertificateRequest(subject, publicKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(publicKey, critical: false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(CaCertificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
@@ -149,7 +167,11 @@ internal sealed partial class FleetCertificateAuthority(
         var caNotAfter = new DateTimeOffset(CaCertificate.NotAfter.ToUniversalTime());
         var notBefore = Max(now - ClockSkew, caNotBefore);
         var notAfter = Min(now + lifetime, caNotAfter);
-        return request.Create(CaCertificate, notBefore, notAfter, NewSerial());
+        var generator = signer ?? throw new InvalidOperationException("the fleet CA is not loaded: call InitializeAsync at start");
+        lock (signing)
+        {
+            return request.Create(CaCertificate.SubjectName, generator, notBefore, notAfter, NewSerial());
+        }
     }
 
     /// <summary>16 random bytes, top bit clear (a positive INTEGER) and first byte non-zero (always 16 bytes long).</summary>
