@@ -181,6 +181,41 @@ public sealed class FleetCertificateAuthorityTests : IAsyncLifetime
         Assert.Equal(32, rsaAccepted.Record.Serial.Length);
     }
 
+    [Fact]
+    public async Task ServerCertificate_LessThanAThirdOfItsLifeLeft_RenewedInMemory()
+    {
+        using var authority = Authority();
+        await authority.InitializeAsync(Ct);
+        var fleet = new FleetOptions { AgentEndpoints = ["https://10.1.2.3:7001", "https://controller.example.com:7002"] };
+        var provider = new ServerCertificateProvider(
+            authority, Options.Create(new SecurityOptions()), Options.Create(fleet), time, NullLogger<ServerCertificateProvider>.Instance);
+
+        var first = provider.Current();
+        time.Advance(ServerCertificateProvider.Lifetime * 2 / 3 - TimeSpan.FromMinutes(10));
+        var same = provider.Current();
+        time.Advance(TimeSpan.FromMinutes(10));
+        var renewed = provider.Current();
+
+        Assert.Same(first, same);
+        Assert.NotSame(first, renewed);
+        Assert.True(renewed.TargetCertificate.NotAfter > first.TargetCertificate.NotAfter);
+        Assert.True(TestAgentEndpoint.ChainsTo(renewed.TargetCertificate, authority.CaCertificate, time.GetUtcNow()));
+        Assert.Equal(["10.1.2.3", "controller.example.com", "localhost", "127.0.0.1", "::1"], provider.Names);
+        var names = renewed.TargetCertificate.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Equal(["controller.example.com", "localhost"], names.EnumerateDnsNames());
+        Assert.Equal(["10.1.2.3", "127.0.0.1", "::1"], names.EnumerateIPAddresses().Select(a => a.ToString()));
+    }
+
+    [Fact]
+    public void ResolveNames_ServerNamesConfigured_OnlyThose()
+    {
+        var names = ServerCertificateProvider.ResolveNames(
+            new SecurityOptions { ServerNames = ["fleet.example.com", "10.0.0.5", "FLEET.example.com"] },
+            new FleetOptions { AgentEndpoints = ["https://10.1.2.3:7001"] });
+
+        Assert.Equal(["fleet.example.com", "10.0.0.5"], names);
+    }
+
     /// <summary>An operator's CA as PEM files (key mode 0600); returns the paths and the certificate's SHA-256.</summary>
     private (string CertificateFile, string KeyFile, string Sha256) WriteOperatorCa(string name)
     {

@@ -163,9 +163,10 @@ internal sealed class TestAgentEndpoint : IAsyncDisposable
         return certificate.CopyWithPrivateKey(key);
     }
 
-    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca)
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca, DateTimeOffset? at = null)
     {
         using var chain = new X509Chain();
+        chain.ChainPolicy.VerificationTime = (at ?? DateTimeOffset.UtcNow).UtcDateTime;
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
