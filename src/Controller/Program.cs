@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OdooFleet.Controller.Api;
 using OdooFleet.Controller.Grains;
@@ -8,7 +9,6 @@ using OdooFleet.Controller.Persistence;
 using OdooFleet.Controller.Secrets;
 using OdooFleet.Controller.Security;
 using OdooFleet.Controller.Sources;
-using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 
 var builder = WebApplication.CreateBuilder(args);
