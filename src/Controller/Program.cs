@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Options;
 using Npgsql;
 using OdooFleet.Controller.Api;
 using OdooFleet.Controller.Grains;
@@ -6,6 +7,7 @@ using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
 using OdooFleet.Controller.Secrets;
+using OdooFleet.Controller.Security;
 using OdooFleet.Controller.Sources;
 using Orleans.Configuration;
 
@@ -18,6 +20,7 @@ builder.Logging.AddSimpleConsole(o =>
 });
 
 builder.Services.AddOptions<FleetOptions>().Bind(builder.Configuration.GetSection(FleetOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
+builder.Services.AddOptions<ClusterSettings>().Bind(builder.Configuration.GetSection(ClusterSettings.Section));
 builder.Services.AddOptions<BrokerOptions>().Bind(builder.Configuration.GetSection(BrokerOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
 var broker = builder.Configuration.GetSection(BrokerOptions.Section).Get<BrokerOptions>() ?? new BrokerOptions();
 var cluster = builder.Configuration.GetSection(ClusterSettings.Section).Get<ClusterSettings>() ?? new ClusterSettings();
@@ -54,9 +57,11 @@ builder.Services.AddSingleton<PlanStore>();
 builder.Services.AddSingleton<EnrollmentStore>();
 builder.Services.AddSingleton<ApiTokenStore>();
 builder.Services.AddSingleton<ReleaseResolver>();
-builder.Services.AddSingleton<AgentAuthenticator>();
+builder.Services.AddFleetSecurity(builder.Configuration);
 builder.Services.AddSingleton<ApiTokenInterceptor>();
 builder.Services.AddFleetMessaging(broker);
+// https:// endpoints of ASPNETCORE_URLS (agents) get the fleet server certificate; http:// ones (the CLI on loopback) stay plain.
+builder.WebHost.UseFleetTls();
 builder.Services.AddGrpc(o => o.EnableDetailedErrors = false)
     .AddServiceOptions<FleetApi>(o => o.Interceptors.Add<ApiTokenInterceptor>());
 
@@ -87,8 +92,20 @@ var startupLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogg
 await MigrationRunner.MigrateAsync(dataSource, startupLogger, CancellationToken.None);
 // A key rotation: rows still sealed with a previous key are re-sealed with the current one.
 await app.Services.GetRequiredService<SecretStore>().RotateAsync(CancellationToken.None);
+try
+{
+    // The fleet CA and this controller's server certificate exist before the first handshake.
+    await app.Services.GetRequiredService<FleetCertificateAuthority>().InitializeAsync(CancellationToken.None);
+    app.Services.GetRequiredService<ServerCertificateProvider>().Current();
+}
+catch (Exception e) when (e is FleetCaException or OptionsValidationException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 2;
+}
 
 app.MapGrpcService<AgentApi>();
 app.MapGrpcService<FleetApi>();
+app.MapFleetCaCertificate();
 await app.RunAsync();
 return 0;

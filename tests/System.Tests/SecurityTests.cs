@@ -59,7 +59,7 @@ public sealed class SecurityTests(LiveFleet stack)
         var client = agent.Client(out var channel);
         using (channel)
         {
-            var spec = await client.GetHostSpecAsync(new GetHostSpecRequest { HostId = agent.HostId }, deadline: Deadline());
+            var spec = await client.GetHostSpecAsync(new GetHostSpecRequest { HostId = agent.HostId }, deadline: Deadline(), cancellationToken: Ct);
             Assert.Equal(agent.HostId, spec.HostId);
             await using (var conn = await BrokerAsAsync(agent.Response.Broker))
             await using (var ch = await conn.CreateChannelAsync(cancellationToken: Ct))
@@ -125,14 +125,14 @@ public sealed class SecurityTests(LiveFleet stack)
                 await using var ch = await conn.CreateChannelAsync(cancellationToken: Ct);
                 await ch.BasicGetAsync(th1Queue, autoAck: false, Ct);
             });
-            Assert.Equal(403, consume.ShutdownReason?.ReplyCode);
+            Assert.Equal((ushort)403, consume.ShutdownReason?.ReplyCode);
 
             var publish = await Assert.ThrowsAsync<OperationInterruptedException>(async () =>
             {
                 await using var ch = await conn.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), Ct);
                 await ch.BasicPublishAsync("", th1Queue, mandatory: false, basicProperties: new BasicProperties(), body: "x"u8.ToArray(), cancellationToken: Ct);
             });
-            Assert.Equal(403, publish.ShutdownReason?.ReplyCode);
+            Assert.Equal((ushort)403, publish.ShutdownReason?.ReplyCode);
 
             await using var own = await conn.CreateChannelAsync(cancellationToken: Ct);
             await own.QueueDeclarePassiveAsync(agent.Response.Broker.Queue, Ct);
@@ -274,7 +274,7 @@ public sealed class SecurityTests(LiveFleet stack)
 
                 return dead;
             },
-            d => attacks.Keys.All(d.Contains),
+            d => attacks.Keys.All(d!.Contains),
             TimeSpan.FromSeconds(60),
             "every forged, tampered, unsigned and replayed command dead-lettered");
         Assert.DoesNotContain(original, dead);
@@ -350,7 +350,7 @@ public sealed class SecurityTests(LiveFleet stack)
         (await LiveFleet.FleetJsonAsync("host", "show", name)).GetProperty("id").GetString()!;
 
     private static async Task AssertAuditedAsync(Func<JsonElement, bool> match, string what) =>
-        await Eventually.UntilAsync(() => VirtualAgent.AuditAsync(), entries => entries!.Any(match), TimeSpan.FromSeconds(30), $"an audit entry for {what}");
+        await Eventually.UntilAsync<JsonElement[]>(async () => await VirtualAgent.AuditAsync(), entries => entries!.Any(match), TimeSpan.FromSeconds(30), $"an audit entry for {what}");
 
     private static string Action(JsonElement e) => e.GetProperty("action").GetString() ?? "";
 

@@ -6,6 +6,7 @@ using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Security;
 using HostSpec = OdooFleet.Contracts.V1.HostSpec;
 
 namespace OdooFleet.Controller.Api;
@@ -17,6 +18,9 @@ internal sealed partial class AgentApi(
     PlanStore plans,
     AgentAuthenticator auth,
     AuditStore audit,
+    FleetCertificateAuthority authority,
+    HostCertificateStore certificates,
+    AgentIdentityFactory identities,
     HostCommandPublisher commands,
     BrokerUsers brokerUsers,
     IOptions<FleetOptions> fleetOptions,
@@ -29,6 +33,13 @@ internal sealed partial class AgentApi(
 
     public override async Task<EnrollResponse> Enroll(EnrollRequest request, ServerCallContext context)
     {
+        // The token and the new certificate must never cross the network in clear text.
+        if (!context.GetHttpContext().Request.IsHttps)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                "enroll over the controller's https:// agent endpoint (as `fleet token create` prints it); plain http is refused"));
+        }
+
         if (request.Token.Length is 0 or > MaxTokenLength)
         {
             throw Invalid("token: is required (at most 256 characters); create one with `fleet token create`");
@@ -65,7 +76,12 @@ internal sealed partial class AgentApi(
         }
 
         var hostId = Identifiers.New("h");
-        var secret = Identifiers.NewSecret("ofa");
+        // Checked and signed before the token is spent, so a bad request leaves the token usable;
+        // the certificate counts only once recorded with the host, in the enrollment's transaction.
+        var certificate = Issue(hostId, request.Csr);
+        // Everything the answer needs is ready before the token is spent: a failure after the
+        // commit would leave an enrolled host whose agent never learnt its identity.
+        var identity = await identities.CreateAsync(certificate, ct);
         var now = time.GetUtcNow();
         var record = new HostRecord(
             hostId, name, address, now, null, request.Facts.ToDomain(), null, 0, null, 0, 0, null, false, "",
@@ -79,7 +95,7 @@ internal sealed partial class AgentApi(
         try
         {
             outcome = await enrollment.EnrollAsync(
-                Identifiers.Hash(request.Token), record, Identifiers.Hash(secret), now, Json.Serialize(new { name, address }),
+                Identifiers.Hash(request.Token), record, certificate.Record, now, Json.Serialize(new { name, address }),
                 async token =>
                 {
                     await commands.EnsureHostQueueAsync(hostId, token);
@@ -125,7 +141,7 @@ internal sealed partial class AgentApi(
         {
             HostId = hostId,
             Name = name,
-            AgentSecret = secret,
+            Identity = identity,
             Broker = new BrokerConnection
             {
                 Host = broker.AgentHost ?? broker.Host,
@@ -137,6 +153,22 @@ internal sealed partial class AgentApi(
             },
             ControllerUrls = { fleetOptions.Value.AgentEndpoints },
         };
+    }
+
+    public override async Task<RenewCertificateResponse> RenewCertificate(RenewCertificateRequest request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        var certificate = Issue(hostId, request.Csr);
+        // The current certificate stays valid until it expires: an agent that dies before saving
+        // the new one still gets in and renews again.
+        if (!await certificates.RecordAsync(hostId, certificate.Record, context.CancellationToken))
+        {
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet; re-enroll the host with a new token"));
+        }
+
+        await auth.RecordAsync(context, hostId, "ok");
+        LogRenewed(logger, hostId, certificate.Record.Serial, certificate.Record.NotAfter.UtcDateTime);
+        return new RenewCertificateResponse { Identity = await identities.CreateAsync(certificate, context.CancellationToken) };
     }
 
     public override async Task Connect(IAsyncStreamReader<AgentMessage> requestStream, IServerStreamWriter<ControllerMessage> responseStream, ServerCallContext context)
@@ -185,8 +217,7 @@ internal sealed partial class AgentApi(
         var hostId = await auth.AuthenticateAsync(context);
         if (request.HostId.Length > 0 && request.HostId != hostId)
         {
-            LogForeignAccess(logger, hostId, "GetHostSpec", Printable(request.HostId));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only fetch its own spec"));
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only fetch its own spec");
         }
 
         var host = await hosts.FindAsync(hostId, context.CancellationToken)
@@ -204,8 +235,7 @@ internal sealed partial class AgentApi(
         var hostId = await auth.AuthenticateAsync(context);
         if (request.HostId != hostId)
         {
-            LogForeignAccess(logger, hostId, "ReportPlan", Printable(request.HostId));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only report for itself"));
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
         }
 
         if (!Validation.IsId(request.RequestId, 'p'))
@@ -234,8 +264,7 @@ internal sealed partial class AgentApi(
         var hostId = await auth.AuthenticateAsync(context);
         if (request.HostId != hostId)
         {
-            LogForeignAccess(logger, hostId, "ReportConverge", Printable(request.HostId));
-            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id: a host may only report for itself"));
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
         }
 
         if (request.Generation < 0)
@@ -268,6 +297,18 @@ internal sealed partial class AgentApi(
         audit.AppendAsync(
             new AuditRecord(time.GetUtcNow(), Caller.AnonymousActor, "", "Enroll", Printable(name), $"denied: {reason}", address), CancellationToken.None);
 
+    private IssuedClientCertificate Issue(string hostId, Google.Protobuf.ByteString csr)
+    {
+        try
+        {
+            return authority.IssueClientCertificate(hostId, csr.Span);
+        }
+        catch (CertificateRequestException e)
+        {
+            throw Invalid($"csr: {e.Message}");
+        }
+    }
+
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
 
     private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
@@ -288,8 +329,8 @@ internal sealed partial class AgentApi(
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} disconnected")]
     private static partial void LogDisconnected(ILogger logger, string hostId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} called {Method} for another host {OtherHostId}: refused")]
-    private static partial void LogForeignAccess(ILogger logger, string hostId, string method, string otherHostId);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} renewed its client certificate: serial {Serial}, valid until {NotAfter:u}")]
+    private static partial void LogRenewed(ILogger logger, string hostId, string serial, DateTime notAfter);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} answered plan {RequestId} for generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogPlanReport(ILogger logger, string hostId, string requestId, long generation, bool success, bool accepted);

@@ -7,6 +7,7 @@ using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Security;
 using OdooFleet.Controller.Sources;
 using Host = OdooFleet.Contracts.V1.Host;
 using OdooRelease = OdooFleet.Controller.Domain.OdooRelease;
@@ -24,6 +25,7 @@ internal sealed partial class FleetApi(
     ReleaseResolver releases,
     HostRemoval removal,
     IGrainFactory grains,
+    FleetCertificateAuthority authority,
     IOptions<FleetOptions> options,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
@@ -69,6 +71,7 @@ internal sealed partial class FleetApi(
         LogTokenCreated(logger, record.Id, record.ExpiresAt);
         var created = record.ToProto();
         created.Token = token;
+        created.CaSha256 = authority.CaSha256;
         return created;
     }
 

@@ -12,7 +12,7 @@ internal sealed class FleetOptions : IValidatableObject
     [Required]
     public string SourceUrl { get; set; } = "https://github.com/odoo/odoo.git";
 
-    /// <summary>Controller endpoints handed to agents at enrollment, e.g. http://10.0.0.1:7001.</summary>
+    /// <summary>Controller endpoints handed to agents at enrollment, e.g. https://10.0.0.1:7001 (agents speak TLS only).</summary>
     public List<string> AgentEndpoints { get; set; } = [];
 
     [Range(1, 3600)]

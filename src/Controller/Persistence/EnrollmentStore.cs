@@ -1,6 +1,7 @@
 using Npgsql;
 using NpgsqlTypes;
 using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Security;
 
 namespace OdooFleet.Controller.Persistence;
 
@@ -112,9 +113,10 @@ internal sealed class EnrollmentStore(NpgsqlDataSource db)
     /// unspent and no host behind; two concurrent enrollments with one token cannot both win.
     /// <paramref name="beforeCommit"/> runs once the token is known good, before the commit
     /// (the host's broker queue): a refused token never creates anything outside the database.
+    /// <paramref name="certificate"/>, the host's first client certificate, is recorded with the host.
     /// </summary>
     public async Task<TokenRedemption> EnrollAsync(
-        byte[] tokenHash, HostRecord host, byte[] agentSecretHash, DateTimeOffset now, string eventJson,
+        byte[] tokenHash, HostRecord host, HostCertificate? certificate, DateTimeOffset now, string eventJson,
         Func<CancellationToken, Task> beforeCommit, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
@@ -144,19 +146,23 @@ internal sealed class EnrollmentStore(NpgsqlDataSource db)
 
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO hosts (id, name, address, agent_secret_hash, queue, enrolled_at, facts, desired_generation, labels)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8)
+            INSERT INTO hosts (id, name, address, queue, enrolled_at, facts, desired_generation, labels)
+            VALUES ($1, $2, $3, $4, $5, $6, 1, $7)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(host.Id);
             insert.Parameters.AddWithValue(host.Name);
             insert.Parameters.AddWithValue(host.Address);
-            insert.Parameters.AddWithValue(agentSecretHash);
             insert.Parameters.AddWithValue(host.Queue);
             insert.Parameters.AddWithValue(host.EnrolledAt);
             insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(host.Facts));
             insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, labels);
             await insert.ExecuteNonQueryAsync(ct);
+        }
+
+        if (certificate is not null)
+        {
+            await HostCertificateStore.RecordAsync(conn, tx, host.Id, certificate, ct);
         }
 
         // Generation 1 is the production baseline without Odoo: the agent's first heartbeat sees it

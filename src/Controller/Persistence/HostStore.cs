@@ -72,13 +72,6 @@ internal sealed class HostStore(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? (reader.GetString(0), reader.IsDBNull(1) ? "" : reader.GetString(1)) : null;
     }
 
-    public async Task<byte[]?> GetAgentSecretHashAsync(string hostId, CancellationToken ct)
-    {
-        await using var cmd = db.CreateCommand("SELECT agent_secret_hash FROM hosts WHERE id = $1");
-        cmd.Parameters.AddWithValue(hostId);
-        return await cmd.ExecuteScalarAsync(ct) as byte[];
-    }
-
     /// <summary>Records a heartbeat; returns the host's desired generation (null: unknown host).</summary>
     public async Task<long?> RecordHeartbeatAsync(
         string hostId, DateTimeOffset now, HostMetrics? metrics, HostFacts? facts, string? address, CancellationToken ct)

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using Grpc.Core;
 using Microsoft.Extensions.Time.Testing;
 using OdooFleet.Contracts.V1;
@@ -127,7 +128,13 @@ public sealed class EnrollmentBindingTests : IAsyncLifetime
 
     private async Task<EnrollResponse> EnrollAsync(string token, string name) =>
         await server!.Agent.EnrollAsync(
-            new EnrollRequest { Token = token, Name = name, Facts = new HostFacts { Hostname = "ubuntu-box", OsId = "ubuntu", OsVersion = "24.04" } },
+            new EnrollRequest
+            {
+                Token = token,
+                Name = name,
+                Facts = new HostFacts { Hostname = "ubuntu-box", OsId = "ubuntu", OsVersion = "24.04" },
+                Csr = Google.Protobuf.ByteString.CopyFrom(Security.TestAgentEndpoint.Csr(ECDsa.Create(ECCurve.NamedCurves.nistP256))),
+            },
             cancellationToken: Ct);
 
     private async Task<IReadOnlyList<AuditRecord>> AuditAsync() =>

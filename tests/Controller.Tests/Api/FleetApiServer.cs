@@ -1,6 +1,7 @@
 using System.Net;
 using System.Reflection;
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
@@ -17,6 +18,7 @@ using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
 using OdooFleet.Controller.Secrets;
+using OdooFleet.Controller.Security;
 using OdooFleet.Controller.Sources;
 using OdooFleet.Controller.Tests.Persistence;
 using Xunit;
@@ -25,21 +27,31 @@ namespace OdooFleet.Controller.Tests.Api;
 
 /// <summary>
 /// The controller's real FleetService and AgentService behind the real access interceptor, on
-/// Kestrel (HTTP/2 cleartext, 127.0.0.1, a random port), over a real PostgreSQL database and a
+/// Kestrel (127.0.0.1, random ports: HTTP/2 cleartext as the CLI's loopback endpoint, and TLS with
+/// the fleet's server certificate as the agents' endpoint), over a real PostgreSQL database and a
 /// real RabbitMQ virtual host. No Orleans silo: the calls under test reach no grain.
 /// </summary>
 internal sealed class FleetApiServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly GrpcChannel channel;
+    private readonly GrpcChannel tlsChannel;
 
-    private FleetApiServer(WebApplication app, string address)
+    private FleetApiServer(WebApplication app, string address, string tlsAddress)
     {
         this.app = app;
         channel = GrpcChannel.ForAddress(address);
         Fleet = new FleetService.FleetServiceClient(channel);
-        Agent = new AgentService.AgentServiceClient(channel);
+        var ca = app.Services.GetRequiredService<FleetCertificateAuthority>().CaCertificate;
+        var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+            certificate is X509Certificate2 server && Security.TestAgentEndpoint.ChainsTo(server, ca);
+        tlsChannel = GrpcChannel.ForAddress(tlsAddress, new GrpcChannelOptions { HttpHandler = handler, DisposeHttpClient = true });
+        Agent = new AgentService.AgentServiceClient(tlsChannel);
     }
+
+    /// <summary>One key for every server of the run: several servers over one database must open each other's secrets (the fleet CA).</summary>
+    private static readonly SecretKey TestSecretKey = new(RandomNumberGenerator.GetBytes(SecretKey.Length));
 
     public FleetService.FleetServiceClient Fleet { get; }
 
@@ -49,7 +61,16 @@ internal sealed class FleetApiServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.WebHost.UseFleetTls();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(IPAddress.Loopback, 0, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.UseHttps();
+            });
+        });
         var services = builder.Services;
         services.AddSingleton(database.DataSource);
         services.AddSingleton(time);
@@ -62,8 +83,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton<ApiTokenStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<ReleaseResolver>();
-        services.AddSingleton<AgentAuthenticator>();
-        services.AddSingleton(new SecretKeyRing(new SecretKey(RandomNumberGenerator.GetBytes(SecretKey.Length)), []));
+        services.AddSingleton(new SecretKeyRing(TestSecretKey, []));
         services.AddSingleton<SecretStore>();
         services.AddSingleton<CommandSigner>();
         services.AddSingleton<BrokerUsers>();
@@ -71,14 +91,18 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton<HostCommandPublisher>();
         services.AddSingleton(DispatchProxy.Create<IGrainFactory, NoGrains>());
         services.AddSingleton<ApiTokenInterceptor>();
+        services.AddOptions<ClusterSettings>();
+        services.AddFleetSecurity(builder.Configuration);
         // Detailed errors: a failing handler shows its exception in the test output.
         services.AddGrpc(o => o.EnableDetailedErrors = true).AddServiceOptions<FleetApi>(o => o.Interceptors.Add<ApiTokenInterceptor>());
         var app = builder.Build();
         app.MapGrpcService<FleetApi>();
         app.MapGrpcService<AgentApi>();
+        await app.Services.GetRequiredService<FleetCertificateAuthority>().InitializeAsync(TestContext.Current.CancellationToken);
         await app.StartAsync(TestContext.Current.CancellationToken);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new FleetApiServer(app, address);
+        var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        return new FleetApiServer(
+            app, addresses.Single(a => a.StartsWith("http://", StringComparison.Ordinal)), addresses.Single(a => a.StartsWith("https://", StringComparison.Ordinal)));
     }
 
     public static Metadata Bearer(string? token) => token is null ? [] : new Metadata { { "authorization", $"Bearer {token}" } };
@@ -86,6 +110,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         channel.Dispose();
+        tlsChannel.Dispose();
         await app.StopAsync();
         await app.DisposeAsync();
     }

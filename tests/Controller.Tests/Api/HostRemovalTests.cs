@@ -49,7 +49,7 @@ public sealed class HostRemovalTests(MigratedDatabaseFixture database, BrokerFix
         var id = Identifiers.New("h");
         var host = new HostRecord(id, $"web-{id[2..]}", "10.0.0.1", Now, null, null, null, 0, null, 0, 0, null, false, "", HostCommandPublisher.QueueName(id));
         BrokerCredentials? login = null;
-        var outcome = await enrollment.EnrollAsync(token, host, [1], Now, "{}", async ct =>
+        var outcome = await enrollment.EnrollAsync(token, host, null, Now, "{}", async ct =>
         {
             await Publisher.EnsureHostQueueAsync(id, ct);
             login = await users.EnsureHostUserAsync(id, ct);

@@ -37,9 +37,9 @@ public sealed class AccessStoreTests(MigratedDatabaseFixture fixture) : IClassFi
         var other = NewHost(UniqueName('o'));
         var bound = NewHost(name);
 
-        Assert.Equal(TokenRedemption.BoundToOtherName, await enrollment.EnrollAsync(hash, other, [1], Now, "{}", NoBrokerWork, Ct));
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(hash, bound, [1], Now, "{}", NoBrokerWork, Ct));
-        Assert.Equal(TokenRedemption.AlreadyUsed, await enrollment.EnrollAsync(hash, NewHost(UniqueName('c')), [1], Now, "{}", NoBrokerWork, Ct));
+        Assert.Equal(TokenRedemption.BoundToOtherName, await enrollment.EnrollAsync(hash, other, null, Now, "{}", NoBrokerWork, Ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(hash, bound, null, Now, "{}", NoBrokerWork, Ct));
+        Assert.Equal(TokenRedemption.AlreadyUsed, await enrollment.EnrollAsync(hash, NewHost(UniqueName('c')), null, Now, "{}", NoBrokerWork, Ct));
 
         var stored = await hosts.FindAsync(bound.Id, Ct);
         Assert.NotNull(stored);
@@ -57,7 +57,7 @@ public sealed class AccessStoreTests(MigratedDatabaseFixture fixture) : IClassFi
         Assert.Equal((TokenRevocation.Revoked, TokenRevocation.Revoked), (outcome, again));
         Assert.Equal(Now, revoked!.RevokedAt);
         Assert.Equal(Now, (await enrollment.FindTokenAsync(id, Ct))!.RevokedAt);
-        Assert.Equal(TokenRedemption.Revoked, await enrollment.EnrollAsync(hash, NewHost(UniqueName('r')), [1], Now, "{}", NoBrokerWork, Ct));
+        Assert.Equal(TokenRedemption.Revoked, await enrollment.EnrollAsync(hash, NewHost(UniqueName('r')), null, Now, "{}", NoBrokerWork, Ct));
         Assert.DoesNotContain(await enrollment.ListTokensAsync(includeSpent: false, Now, Ct), t => t.Id == id);
         Assert.Contains(await enrollment.ListTokensAsync(includeSpent: true, Now, Ct), t => t.Id == id);
         Assert.Equal(TokenRevocation.NotFound, (await enrollment.RevokeTokenAsync("t-aaaaaaaaaa", Now, Ct)).Outcome);

@@ -32,8 +32,8 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var b = NewHost($"b{Guid.NewGuid():N}"[..20]);
 
         var outcomes = await Task.WhenAll(
-            enrollment.EnrollAsync(token, a, [1], Now, "{}", NoBrokerWork, ct),
-            enrollment.EnrollAsync(token, b, [2], Now, "{}", NoBrokerWork, ct));
+            enrollment.EnrollAsync(token, a, null, Now, "{}", NoBrokerWork, ct),
+            enrollment.EnrollAsync(token, b, null, Now, "{}", NoBrokerWork, ct));
 
         Assert.Single(outcomes, o => o == TokenRedemption.Redeemed);
         Assert.Single(outcomes, o => o == TokenRedemption.AlreadyUsed);
@@ -48,10 +48,10 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var expired = await NewTokenAsync(TimeSpan.FromMinutes(1));
         var host = NewHost($"x{Guid.NewGuid():N}"[..20]);
 
-        Assert.Equal(TokenRedemption.Expired, await enrollment.EnrollAsync(expired, host, [1], Now.AddMinutes(2), "{}", NoBrokerWork, ct));
-        Assert.Equal(TokenRedemption.Unknown, await enrollment.EnrollAsync(Identifiers.Hash("nope"), host, [1], Now, "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Expired, await enrollment.EnrollAsync(expired, host, null, Now.AddMinutes(2), "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Unknown, await enrollment.EnrollAsync(Identifiers.Hash("nope"), host, null, Now, "{}", NoBrokerWork, ct));
         Assert.Null(await hosts.FindAsync(host.Id, ct));
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(expired, host, [1], Now, "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(expired, host, null, Now, "{}", NoBrokerWork, ct));
     }
 
     [Fact]
@@ -62,10 +62,10 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var host = NewHost($"q{Guid.NewGuid():N}"[..20]);
 
         await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            enrollment.EnrollAsync(token, host, [1], Now, "{}", _ => throw new InvalidOperationException("broker down"), ct));
+            enrollment.EnrollAsync(token, host, null, Now, "{}", _ => throw new InvalidOperationException("broker down"), ct));
 
         Assert.Null(await hosts.FindAsync(host.Id, ct));
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(token, host, [1], Now, "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(token, host, null, Now, "{}", NoBrokerWork, ct));
     }
 
     [Fact]
@@ -74,7 +74,7 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         var ct = TestContext.Current.CancellationToken;
         var host = NewHost($"n{Guid.NewGuid():N}"[..20]);
 
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, null, Now, "{}", NoBrokerWork, ct));
 
         var stored = await hosts.FindAsync(host.Id, ct);
         Assert.NotNull(stored);
@@ -88,7 +88,7 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     {
         var ct = TestContext.Current.CancellationToken;
         var host = NewHost($"g{Guid.NewGuid():N}"[..20]);
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, null, Now, "{}", NoBrokerWork, ct));
         var release = new OdooRelease("18.0", new string('c', 40));
 
         var first = await hosts.SetDesiredReleaseAsync(host.Id, release, "{}", Now, ct);
@@ -106,7 +106,7 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     {
         var ct = TestContext.Current.CancellationToken;
         var host = NewHost($"r{Guid.NewGuid():N}"[..20]);
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, [1], Now, "{}", NoBrokerWork, ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, null, Now, "{}", NoBrokerWork, ct));
         var release = new OdooRelease("18.0", new string('e', 40));
         ConvergeReport Report(long generation, bool ok) => new(host.Id, generation, ok, ok ? "" : "boom", release, [], Now, Now);
 

@@ -20,7 +20,7 @@ public sealed class PlanStoreTests(MigratedDatabaseFixture fixture) : IClassFixt
         await enrollment.CreateTokenAsync(Identifiers.New("t"), token, Now, Now.AddHours(1), Ct);
         var host = new HostRecord(
             Identifiers.New("h"), $"n{Guid.NewGuid():N}"[..20], "10.0.0.1", Now, null, null, null, 0, null, 0, 0, null, false, "", "q");
-        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(token, host, [1], Now, "{}", _ => Task.CompletedTask, Ct));
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(token, host, null, Now, "{}", _ => Task.CompletedTask, Ct));
         return host.Id;
     }
 
