@@ -230,6 +230,31 @@ internal sealed partial class AgentApi(
         }.ToProto();
     }
 
+    public override async Task<ReportRejectedCommandResponse> ReportRejectedCommand(RejectedCommand request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId != hostId)
+        {
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
+        }
+
+        if (request.MessageId.Length > 256 || request.CommandId.Length > 256 || request.Reason.Length > 4096)
+        {
+            throw Invalid("rejected command: too large (message_id and command_id at most 256 characters, reason at most 4 KiB)");
+        }
+
+        // What the host refused stays on record even though nothing reached it: a forged or replayed
+        // command on a host's queue means someone holds broker credentials they should not.
+        var target = Printable(request.MessageId.Length > 0 ? request.MessageId : request.CommandId);
+        var address = context.GetHttpContext().Connection.RemoteIpAddress?.ToString() ?? "";
+        await audit.AppendAsync(
+            new AuditRecord(time.GetUtcNow(), $"agent:{hostId}", "", "HostCommandRejected", target, $"denied: {Printable(request.Reason, 400)}", address,
+                Json.Serialize(new { messageId = Printable(request.MessageId), commandId = Printable(request.CommandId) })),
+            context.CancellationToken);
+        LogCommandRejected(logger, hostId, target, Printable(request.Reason, 400));
+        return new ReportRejectedCommandResponse();
+    }
+
     public override async Task<ReportPlanResponse> ReportPlan(Contracts.V1.PlanReport request, ServerCallContext context)
     {
         var hostId = await auth.AuthenticateAsync(context);
@@ -314,14 +339,17 @@ internal sealed partial class AgentApi(
     private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
 
     /// <summary>Echoes untrusted input back only in a bounded, printable form.</summary>
-    private static string Printable(string value) =>
-        new([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
+    private static string Printable(string value, int max = 64) =>
+        new([.. value.Take(max).Select(c => char.IsControl(c) ? '?' : c)]);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} enrolled as {Name} from {Address}")]
     private static partial void LogEnrolled(ILogger logger, string hostId, string name, string address);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Enrollment of {Name} from {Address} refused: {Reason}")]
     private static partial void LogEnrollRefused(ILogger logger, string name, string address, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Host {HostId} refused a command from its queue ({Target}): {Reason}")]
+    private static partial void LogCommandRejected(ILogger logger, string hostId, string target, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} connected from {Address}")]
     private static partial void LogConnected(ILogger logger, string hostId, string address);
