@@ -185,7 +185,8 @@ internal static partial class SpecValidator
         return value.Length > 100 ? cleaned + "…" : cleaned;
     }
 
-    [GeneratedRegex(@"^\d{1,3}\.\d\z")]
+    // [0-9], not \d: in .NET \d is any Unicode decimal digit ("١٨.٠" would become a release directory name).
+    [GeneratedRegex(@"^[0-9]{1,3}\.[0-9]\z")]
     private static partial Regex SeriesPattern();
 
     [GeneratedRegex(@"^[0-9a-f]{40}\z")]
