@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace OdooFleet.Agent.Engine;
@@ -53,13 +54,21 @@ internal static partial class Grammar
         && !value.EndsWith("/..", StringComparison.Ordinal) && !value.Contains("//", StringComparison.Ordinal)
         && !value.Contains("/./", StringComparison.Ordinal);
 
-    /// <summary>A single-line value with no control characters (newline, CR, NUL, ...).</summary>
-    public static bool IsSingleLine(string value) => !value.Any(char.IsControl);
+    /// <summary>
+    /// A single-line value: no control characters (newline, CR, NEL, NUL, ...) and no Unicode line or
+    /// paragraph separator (U+2028, U+2029), which Python's configparser keeps in a value but
+    /// str.splitlines(), editors and other readers of the file take for a line break.
+    /// </summary>
+    public static bool IsSingleLine(string value) => !value.Any(IsLineBreakOrControl);
+
+    /// <summary>What a single-line value and an echoed value must not contain.</summary>
+    public static bool IsLineBreakOrControl(char c) =>
+        char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     /// <summary>Echoes untrusted input back in a bounded, printable form for error messages.</summary>
     public static string Printable(string value, int max = 100)
     {
-        var cleaned = new string(value.Take(max).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        var cleaned = new string(value.Take(max).Select(c => IsLineBreakOrControl(c) ? '?' : c).ToArray());
         return value.Length > max ? cleaned + "…" : cleaned;
     }
 

@@ -31,7 +31,7 @@ internal static partial class SpecValidator
         }
 
         // A leading '-' would be read by git as an option; control characters have no place in a URL.
-        if (value.StartsWith('-') || value.Any(char.IsControl) || value.Any(char.IsWhiteSpace))
+        if (value.StartsWith('-') || !Engine.Grammar.IsSingleLine(value) || value.Any(char.IsWhiteSpace))
         {
             return $"odoo.source_url: '{Printable(value)}' contains a leading '-', whitespace or control characters; {Rule}";
         }
@@ -181,7 +181,7 @@ internal static partial class SpecValidator
 
     private static string Printable(string value)
     {
-        var cleaned = new string(value.Select(c => char.IsControl(c) ? '?' : c).Take(100).ToArray());
+        var cleaned = new string(value.Select(c => Engine.Grammar.IsLineBreakOrControl(c) ? '?' : c).Take(100).ToArray());
         return value.Length > 100 ? cleaned + "…" : cleaned;
     }
 
