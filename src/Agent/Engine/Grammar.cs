@@ -48,11 +48,11 @@ internal static partial class Grammar
     /// <summary>A sysctl value: one or more words of letters, digits and ._:,+- separated by single spaces ("4096 131072 6291456").</summary>
     public static bool IsSysctlValue(string value) => value.Length <= 256 && SysctlValuePattern().IsMatch(value);
 
-    /// <summary>An absolute path without "..", "//", whitespace, control, quote, glob or shell characters.</summary>
+    /// <summary>An absolute path without "." or ".." segments, "//", whitespace, control, quote, glob or shell characters.</summary>
     public static bool IsSafeAbsolutePath(string value) =>
         value.Length is > 0 and <= 4096 && SafePathPattern().IsMatch(value) && !value.Contains("/../", StringComparison.Ordinal)
         && !value.EndsWith("/..", StringComparison.Ordinal) && !value.Contains("//", StringComparison.Ordinal)
-        && !value.Contains("/./", StringComparison.Ordinal);
+        && !value.Contains("/./", StringComparison.Ordinal) && !value.EndsWith("/.", StringComparison.Ordinal);
 
     /// <summary>
     /// A single-line value: no control characters (newline, CR, NEL, NUL, ...) and no Unicode line or
