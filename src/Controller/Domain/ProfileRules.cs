@@ -300,7 +300,7 @@ internal static partial class ProfileRules
 
     public static string? CheckEmail(string field, string email) => IsEmail(email)
         ? null
-        : $"{field}: '{Printable(email)}' is not an e-mail address we accept (local part of letters, digits and ._%+-, an @ and a lowercase domain; at most 254); e.g. --acme-email ops@example.com";
+        : $"{field}: '{Printable(email)}' is not an e-mail address we accept (local part of letters, digits and ._+-, not starting with '.' or '-', an @ and a lowercase domain; at most 254); e.g. --acme-email ops@example.com";
 
     private static string? CheckOption(string key, string value)
     {
@@ -416,7 +416,8 @@ internal static partial class ProfileRules
     [GeneratedRegex(@"^(?=.{1,253}\z)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\z")]
     private static partial Regex HostNamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@(?=.{1,253}\z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
+    // The agent's grammar (Grammar.IsEmailAddress): no leading '-' (certbot would read an option), no '%'.
+    [GeneratedRegex(@"^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}@(?=.{1,253}\z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
     private static partial Regex EmailPattern();
 
     [GeneratedRegex(@"^[a-z][a-z0-9_]{0,63}\z")]
