@@ -21,8 +21,8 @@ public sealed class ConfigFilesFuzzTests
 
     private static readonly Gen<PgHbaRule> HbaRule = Gen.Select(
         Hostile.Sometimes(Gen.OneOf("local", "host", "hostssl", "hostnossl")),
-        Hostile.Sometimes(Gen.OneOf<string>(Gen.OneOf("all", "sameuser", "replication"), AgentGen.DatabaseName, AgentGen.DatabaseName.Array[2, 3].Select(d => string.Join(',', d)))),
-        Hostile.Sometimes(Gen.OneOf<string>(Gen.Const("all"), AgentGen.SqlIdentifier, AgentGen.SqlIdentifier.Select(u => "+" + u))),
+        Hostile.Sometimes(Gen.OneOf<string>(Gen.OneOf("all", "sameuser", "replication"), Valid.DatabaseName, Valid.DatabaseName.Array[2, 3].Select(d => string.Join(',', d)))),
+        Hostile.Sometimes(Gen.OneOf<string>(Gen.Const("all"), Valid.SqlIdentifier, Valid.SqlIdentifier.Select(u => "+" + u))),
         Gen.Frequency<string?>((1, Gen.Const(() => (string?)null)), (4, Hostile.Sometimes(Gen.OneOf("10.0.0.0/8", "::1/128", "all", "samenet", "192.168.1.0/24", "2001:db8::/32")).Select(a => (string?)a))),
         Hostile.Sometimes(Gen.OneOf("peer", "scram-sha-256", "md5", "reject", "cert", "trust")),
         (type, database, user, address, method) => new PgHbaRule(type, database, user, address, method));
@@ -68,7 +68,7 @@ public sealed class ConfigFilesFuzzTests
     public void SysctlRender_HostileSettings_RefusedByFieldOrOneKeyValueLineEach()
     {
         var tally = new FuzzTally("SysctlResource.Render");
-        Gen.Select(Hostile.Sometimes(AgentGen.SysctlKey), Hostile.Sometimes(AgentGen.SysctlValue)).Array[1, 3].Sample(
+        Gen.Select(Hostile.Sometimes(Valid.SysctlKey), Hostile.Sometimes(Valid.SysctlValue)).Array[1, 3].Sample(
             pairs =>
             {
                 var settings = pairs.DistinctBy(p => p.Item1).ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal);
@@ -97,7 +97,7 @@ public sealed class ConfigFilesFuzzTests
     }
 
     private static readonly Gen<Fail2banSpec> Jails = Gen.Select(
-        Hostile.Sometimes(AgentGen.Path),
+        Hostile.Sometimes(Valid.Path),
         Hostile.Sometimes(Gen.OneOf("198.51.100.7", "2001:db8::/32", "10.0.0.0/8", "::1", "192.0.2.0/24")).Array[0, 3],
         Hostile.Sometimes(Gen.OneOf([.. Fail2banSpec.BanActions, "ufw"])),
         Gen.Int[-2, 120],
@@ -158,7 +158,7 @@ public sealed class ConfigFilesFuzzTests
     {
         var tally = new FuzzTally("LogrotateRenderer.Render");
         var benign = LogrotateRenderer.Render(new LogrotateSpec("/var/log/odoo", "odoo", "odoo"));
-        Gen.Select(Hostile.Sometimes(AgentGen.Path), Hostile.Sometimes(AgentGen.UnixName), Hostile.Sometimes(AgentGen.UnixName), Gen.Int[-1, 400]).Sample(
+        Gen.Select(Hostile.Sometimes(Valid.Path), Hostile.Sometimes(Valid.UnixName), Hostile.Sometimes(Valid.UnixName), Gen.Int[-1, 400]).Sample(
             (directory, user, group, rotate) =>
             {
                 var input = $"{directory} {user} {group} {rotate}";

@@ -39,15 +39,15 @@ public sealed class GrammarFuzzTests
 
     [Fact]
     public void IsDomain_HostileInputs_AcceptsOnlyLowercaseDnsNames() =>
-        Differential("Grammar.IsDomain", AgentGen.Domain, Grammar.IsDomain, v => Oracle.IsDnsName(v, minLabels: 2));
+        Differential("Grammar.IsDomain", Valid.Domain, Grammar.IsDomain, v => Oracle.IsDnsName(v, minLabels: 2));
 
     [Fact]
     public void IsHostLabel_HostileInputs_AcceptsOnlyOneLabel() =>
-        Differential("Grammar.IsHostLabel", AgentGen.Label, Grammar.IsHostLabel, Oracle.IsLabel);
+        Differential("Grammar.IsHostLabel", Valid.Label, Grammar.IsHostLabel, Oracle.IsLabel);
 
     [Fact]
     public void IsEmailAddress_HostileInputs_AcceptsOnlyPlainLocalPartAtDnsName() =>
-        Differential("Grammar.IsEmailAddress", AgentGen.Email, Grammar.IsEmailAddress, v =>
+        Differential("Grammar.IsEmailAddress", Valid.Email, Grammar.IsEmailAddress, v =>
         {
             var at = v.LastIndexOf('@');
             return at > 0 && Oracle.IsWord(v[..at], Alnum + Oracle.Upper + "_+", Alnum + Oracle.Upper + "._+-", 64)
@@ -56,20 +56,20 @@ public sealed class GrammarFuzzTests
 
     [Fact]
     public void IsUnixName_HostileInputs_AcceptsOnlyDebianNames() =>
-        Differential("Grammar.IsUnixName", AgentGen.UnixName, Grammar.IsUnixName, v => Oracle.IsWord(v, Oracle.Lower + "_", Alnum + "_-", 32));
+        Differential("Grammar.IsUnixName", Valid.UnixName, Grammar.IsUnixName, v => Oracle.IsWord(v, Oracle.Lower + "_", Alnum + "_-", 32));
 
     [Fact]
     public void IsSqlIdentifier_HostileInputs_AcceptsOnlyLowercaseIdentifiers() =>
-        Differential("Grammar.IsSqlIdentifier", AgentGen.SqlIdentifier, Grammar.IsSqlIdentifier, Oracle.IsSqlIdentifier);
+        Differential("Grammar.IsSqlIdentifier", Valid.SqlIdentifier, Grammar.IsSqlIdentifier, Oracle.IsSqlIdentifier);
 
     [Fact]
     public void IsDatabaseName_HostileInputs_AcceptsOnlyOdooDatabaseNames() =>
-        Differential("Grammar.IsDatabaseName", AgentGen.DatabaseName, Grammar.IsDatabaseName,
+        Differential("Grammar.IsDatabaseName", Valid.DatabaseName, Grammar.IsDatabaseName,
             v => Oracle.IsWord(v, Alnum + Oracle.Upper, Alnum + Oracle.Upper + "_-", 63));
 
     [Fact]
     public void IsPackageName_HostileInputs_AcceptsOnlyDebianPackageNames() =>
-        Differential("Grammar.IsPackageName", AgentGen.PackageName, Grammar.IsPackageName, v =>
+        Differential("Grammar.IsPackageName", Valid.PackageName, Grammar.IsPackageName, v =>
         {
             var colon = v.IndexOf(':', StringComparison.Ordinal);
             var name = colon < 0 ? v : v[..colon];
@@ -79,7 +79,7 @@ public sealed class GrammarFuzzTests
 
     [Fact]
     public void IsSysctlKey_HostileInputs_AcceptsOnlyKeysThatStayUnderProcSys() =>
-        Differential("Grammar.IsSysctlKey", AgentGen.SysctlKey, Grammar.IsSysctlKey, v =>
+        Differential("Grammar.IsSysctlKey", Valid.SysctlKey, Grammar.IsSysctlKey, v =>
         {
             var segments = v.Split('.');
             var path = "/proc/sys/" + v.Replace('.', '/');
@@ -91,16 +91,16 @@ public sealed class GrammarFuzzTests
 
     [Fact]
     public void IsSysctlValue_HostileInputs_AcceptsOnlySpaceSeparatedWords() =>
-        Differential("Grammar.IsSysctlValue", AgentGen.SysctlValue, Grammar.IsSysctlValue, v =>
+        Differential("Grammar.IsSysctlValue", Valid.SysctlValue, Grammar.IsSysctlValue, v =>
             v.Length <= 256 && v.Split(' ').All(word => Oracle.IsWord(word, Alnum + Oracle.Upper + "_.:,+-", Alnum + Oracle.Upper + "_.:,+-", 256)));
 
     [Fact]
     public void IsSafeAbsolutePath_HostileInputs_AcceptsOnlyPlainPathsWithoutDotSegments() =>
-        Differential("Grammar.IsSafeAbsolutePath", AgentGen.Path, Grammar.IsSafeAbsolutePath, v => Oracle.IsPlainAbsolutePath(v, allowTrailingSlash: true));
+        Differential("Grammar.IsSafeAbsolutePath", Valid.Path, Grammar.IsSafeAbsolutePath, v => Oracle.IsPlainAbsolutePath(v, allowTrailingSlash: true));
 
     [Fact]
     public void IsSeries_HostileInputs_AcceptsOnlyAsciiDigitSeries() =>
-        Differential("SpecValidator.IsSeries", AgentGen.Series, SpecValidator.IsSeries, v =>
+        Differential("SpecValidator.IsSeries", Valid.Series, SpecValidator.IsSeries, v =>
         {
             var dot = v.IndexOf('.', StringComparison.Ordinal);
             return dot is >= 1 and <= 3 && v.Length == dot + 2 && v.Remove(dot, 1).All(char.IsAsciiDigit);
@@ -108,20 +108,20 @@ public sealed class GrammarFuzzTests
 
     [Fact]
     public void IsCommit_HostileInputs_AcceptsOnlyFullLowercaseHex() =>
-        Differential("SpecValidator.IsCommit", AgentGen.Commit, SpecValidator.IsCommit, v => v.Length == 40 && v.All(char.IsAsciiHexDigitLower));
+        Differential("SpecValidator.IsCommit", Valid.Commit, SpecValidator.IsCommit, v => v.Length == 40 && v.All(char.IsAsciiHexDigitLower));
 
     [Fact]
     public void IsSingleLine_HostileInputs_AcceptsNoLineBreakOfAnyKind() =>
-        Differential("Grammar.IsSingleLine", AgentGen.OptionText, Grammar.IsSingleLine, Oracle.IsOneLine);
+        Differential("Grammar.IsSingleLine", Valid.OptionText, Grammar.IsSingleLine, Oracle.IsOneLine);
 
     [Fact]
     public void CheckSourceUrl_HostileInputs_AcceptsNothingGitCouldReadAsAnOption()
     {
         var tally = new FuzzTally("SpecValidator.CheckSourceUrl");
         var valid = Gen.OneOf<string>(
-            AgentGen.Path,
-            AgentGen.Path.Select(p => "file://" + p),
-            Gen.Select(Gen.OneOf("https://", "http://", "git://", "ssh://"), AgentGen.Domain, AgentGen.Path, (scheme, host, path) => scheme + host + path));
+            Valid.Path,
+            Valid.Path.Select(p => "file://" + p),
+            Gen.Select(Gen.OneOf("https://", "http://", "git://", "ssh://"), Valid.Domain, Valid.Path, (scheme, host, path) => scheme + host + path));
         Hostile.Around(valid).Sample(
             input =>
             {

@@ -36,20 +36,20 @@ public sealed class HostSpecFuzzTests : IDisposable
 
     private static readonly Gen<HostSpec> Specs = Gen.Select(
         Gen.Select(
-            Hostile.Rarely(AgentGen.Series), Hostile.Rarely(AgentGen.Commit),
-            Hostile.Rarely(Gen.OneOf<string>(AgentGen.Path.Select(p => "file://" + p), AgentGen.Domain.Select(d => $"https://{d}/odoo.git"))),
-            Gen.Select(Hostile.Rarely(Gen.OneOf("email_from", "smtp_server", "limit_time_cpu", "pidfile", "server_wide_modules", "admin_passwd")), Hostile.Rarely(AgentGen.OptionText)).Array[0, 2],
+            Hostile.Rarely(Valid.Series), Hostile.Rarely(Valid.Commit),
+            Hostile.Rarely(Gen.OneOf<string>(Valid.Path.Select(p => "file://" + p), Valid.Domain.Select(d => $"https://{d}/odoo.git"))),
+            Gen.Select(Hostile.Rarely(Gen.OneOf("email_from", "smtp_server", "limit_time_cpu", "pidfile", "server_wide_modules", "admin_passwd")), Hostile.Rarely(Valid.OptionText)).Array[0, 2],
             Hostile.Rarely(Gen.OneOf("info", "warn", "debug_sql")), Hostile.Rarely(Gen.OneOf("^%d$", "^%h$", "^(?:acme|beta)$")),
             Gen.Frequency<string>((9, Gen.Const(Hash)), (1, Hostile.Rarely(Gen.Const(Hash)))),
-            Gen.Frequency<string>((3, Gen.Const("")), (1, Hostile.Rarely(AgentGen.Path)))),
+            Gen.Frequency<string>((3, Gen.Const("")), (1, Hostile.Rarely(Valid.Path)))),
         Gen.Select(
             Gen.Bool,
-            Hostile.Rarely(Gen.OneOf<string>(AgentGen.Domain, AgentGen.Label, Gen.OneOf("10.0.0.5", "2001:db8::5"))),
-            Hostile.Rarely(AgentGen.SqlIdentifier),
+            Hostile.Rarely(Gen.OneOf<string>(Valid.Domain, Valid.Label, Gen.OneOf("10.0.0.5", "2001:db8::5"))),
+            Hostile.Rarely(Valid.SqlIdentifier),
             Gen.Frequency<string>((1, Gen.Const("")), (3, Hostile.Rarely(Gen.String[Gen.Char['!', '~'], 1, 24]))),
             Hostile.Rarely(Gen.OneOf("require", "verify-full", "prefer")),
             Gen.Select(Hostile.Rarely(Gen.OneOf("work_mem", "max_connections", "port")), Hostile.Rarely(Gen.OneOf("64MB", "on", "0.9"))).Array[0, 2]),
-        Gen.Select(Hostile.Rarely(AgentGen.Domain).Array[0, 3], Gen.Bool, Hostile.Rarely(AgentGen.Email)),
+        Gen.Select(Hostile.Rarely(Valid.Domain).Array[0, 3], Gen.Bool, Hostile.Rarely(Valid.Email)),
         (odoo, postgres, web) =>
         {
             var spec = new HostSpec

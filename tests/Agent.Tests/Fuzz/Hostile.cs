@@ -153,10 +153,10 @@ internal sealed class FuzzTally(string name)
     public void Report()
     {
         var line = $"{name}: tried {tried} inputs, rejected {rejected}, accepted {accepted}, escaped {escapes.Count}";
-        TestContext.Current.TestOutputHelper?.WriteLine(line);
-        Assert.True(escapes.IsEmpty, line + ": " + string.Join(" | ", escapes.Take(5)));
-        Assert.True(rejected > 0, line + ": the generator produced nothing the validator refuses; it is not hostile");
-        Assert.True(accepted > 0, line + ": the generator produced nothing the validator accepts; acceptance is untested");
+        Xunit.TestContext.Current.TestOutputHelper?.WriteLine(line);
+        Xunit.Assert.True(escapes.IsEmpty, line + ": " + string.Join(" | ", escapes.Take(5)));
+        Xunit.Assert.True(rejected > 0, line + ": the generator produced nothing the validator refuses; it is not hostile");
+        Xunit.Assert.True(accepted > 0, line + ": the generator produced nothing the validator accepts; acceptance is untested");
     }
 
     /// <summary>An input made readable: escapes for controls and non-ASCII, bounded.</summary>

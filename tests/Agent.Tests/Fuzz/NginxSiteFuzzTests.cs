@@ -22,7 +22,7 @@ public sealed class NginxSiteFuzzTests
     private sealed record Case(string[] Names, bool SingleLabel);
 
     private static readonly Gen<Case> Cases = Gen.Select(
-        Hostile.Around(Gen.Frequency<string>((4, AgentGen.Domain), (1, AgentGen.Label))).Array[1, 4], Gen.Bool, (names, single) => new Case(names, single));
+        Hostile.Around(Gen.Frequency<string>((4, Valid.Domain), (1, Valid.Label))).Array[1, 4], Gen.Bool, (names, single) => new Case(names, single));
 
     private static NginxSiteSpec Spec(string[] names, bool singleLabel) =>
         new(names[0], [.. names.Skip(1)], 8069, 8072, "/etc/ssl/odoofleet/odoo.crt", "/etc/ssl/odoofleet/odoo.key", "/var/www/odoofleet-acme")

@@ -36,11 +36,11 @@ public sealed class OdooConfFuzzTests
     };
 
     private static readonly Gen<string> OverrideValue = Gen.OneOf<string>(
-        AgentGen.OptionText,
+        Valid.OptionText,
         Gen.Int[-5, 100_000].Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         Gen.OneOf("True", "False", "0.5", "1e3"),
-        AgentGen.Path,
-        AgentGen.SqlIdentifier.Array[1, 3].Select(m => string.Join(',', m)));
+        Valid.Path,
+        Valid.SqlIdentifier.Array[1, 3].Select(m => string.Join(',', m)));
 
     private static readonly Gen<Dictionary<string, string>> Overrides =
         Gen.Select(Hostile.Sometimes(Gen.OneOf([.. OdooConfRenderer.KnownOptions, "email_from", "smtp_server", "log_handler"])), Hostile.Around(OverrideValue))
@@ -48,8 +48,8 @@ public sealed class OdooConfFuzzTests
             .Select(pairs => pairs.DistinctBy(p => p.Item1).ToDictionary(p => p.Item1, p => p.Item2, StringComparer.Ordinal));
 
     private static readonly Gen<(string Host, string User, string Password, string SslMode)> Remote = Gen.Select(
-        Hostile.Around(Gen.OneOf<string>(AgentGen.Domain, Gen.OneOf("10.0.0.5", "2001:db8::5", "::1", "192.0.2.10"))),
-        Hostile.Around(AgentGen.SqlIdentifier),
+        Hostile.Around(Gen.OneOf<string>(Valid.Domain, Gen.OneOf("10.0.0.5", "2001:db8::5", "::1", "192.0.2.10"))),
+        Hostile.Around(Valid.SqlIdentifier),
         Hostile.Around(Gen.String[Gen.Char['!', '~'], 1, 30]),
         Hostile.Around(Gen.OneOf([.. OdooConfRenderer.SslModes])));
 

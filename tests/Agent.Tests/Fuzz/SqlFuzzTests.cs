@@ -67,16 +67,16 @@ public sealed class SqlFuzzTests
 
     [Fact]
     public Task PgRole_HostileNames_RefusedByFieldOrOnlyAPsqlVariable() =>
-        Property("PgRoleResource", AgentGen.SqlIdentifier, "odoo", "postgres.roles",
+        Property("PgRoleResource", Valid.SqlIdentifier, "odoo", "postgres.roles",
             (runner, name) => new PgRoleResource(runner, PostgresCluster.Default, new PgRoleSpec(name, Login: true, CreateDb: true)));
 
     [Fact]
     public Task PgDatabase_HostileNames_RefusedByFieldOrOnlyAPsqlVariable() =>
-        Property("PgDatabaseResource", AgentGen.DatabaseName, "acme", "postgres.databases",
+        Property("PgDatabaseResource", Valid.DatabaseName, "acme", "postgres.databases",
             (runner, name) => new PgDatabaseResource(runner, PostgresCluster.Default, new PgDatabaseSpec(name, "odoo")));
 
     [Fact]
     public Task PgDatabaseOwner_HostileNames_RefusedByFieldOrOnlyAPsqlVariable() =>
-        Property("PgDatabaseResource.Owner", AgentGen.SqlIdentifier, "odoo", "postgres.databases.acme.owner",
+        Property("PgDatabaseResource.Owner", Valid.SqlIdentifier, "odoo", "postgres.databases.acme.owner",
             (runner, owner) => new PgDatabaseResource(runner, PostgresCluster.Default, new PgDatabaseSpec("acme", owner)));
 }

@@ -1,10 +1,9 @@
 using CsCheck;
-using OdooFleet.Fuzz;
 
-namespace OdooFleet.Agent.Tests.Fuzz;
+namespace OdooFleet.Fuzz;
 
-/// <summary>Generators of valid values for the agent's grammars; <see cref="Hostile.Around"/> makes them hostile.</summary>
-internal static class AgentGen
+/// <summary>Generators of valid values for the grammars (shared with Controller.Tests); <see cref="Hostile.Around"/> makes them hostile.</summary>
+internal static class Valid
 {
     private const string Alnum = Oracle.Lower + Oracle.Digits;
 
