@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using CsCheck;
 using OdooFleet.Agent.Engine;
 using OdooFleet.Agent.Profiles;
@@ -13,6 +14,7 @@ namespace OdooFleet.Agent.Tests.Fuzz;
 public sealed class ConfigFilesFuzzTests
 {
     private const int Inputs = 10_000;
+    private const int ThroughFail2ban = 30;
 
     private static bool Clean(string text) => text.All(c => c == '\n' || !Grammar.IsLineBreakOrControl(c));
 
@@ -112,9 +114,10 @@ public sealed class ConfigFilesFuzzTests
         });
 
     [Fact]
-    public void Fail2banRenderJail_HostileSpec_RefusedByFieldOrExactlyTheTwoJailsWithTheInputValues()
+    public async Task Fail2banRenderJail_HostileSpec_RefusedByFieldOrExactlyTheTwoJailsWithTheInputValues()
     {
         var tally = new FuzzTally("Fail2banRenderer.RenderJail");
+        var forFail2ban = new ConcurrentQueue<Fail2banSpec>();
         var benign = IniReader.Read(Fail2banRenderer.RenderJail(new Fail2banSpec("/var/log/odoo/odoo.log")));
         Jails.Sample(
             spec =>
@@ -147,10 +150,55 @@ public sealed class ConfigFilesFuzzTests
                 tally.Require(jail["logpath"] == spec.LogPath && jail["banaction"] == spec.BanAction, input, "logpath or banaction is not the input");
                 tally.Require(jail["ignoreip"] == string.Join(' ', ["127.0.0.1/8", "::1", .. spec.IgnoreAddresses]), input, "ignoreip is not the input list");
                 tally.Require(spec.IgnoreAddresses.All(a => a.All(c => char.IsAsciiHexDigit(c) || c is '.' or ':' or '/')), input, "an ignored address outside [0-9a-f.:/]");
+                if (forFail2ban.Count < ThroughFail2ban && spec.IgnoreAddresses.Count > 0)
+                {
+                    forFail2ban.Enqueue(spec);
+                }
             },
             iter: Inputs,
             print: spec => FuzzTally.Show($"{spec.LogPath} {string.Join(",", spec.IgnoreAddresses)} {spec.BanAction} {spec.MaxRetry} {spec.FindTime}"));
+        await ThroughFail2banAsync([.. forFail2ban.Take(ThroughFail2ban)]);
         tally.Report();
+    }
+
+    /// <summary>
+    /// Accepted jails through the real `fail2ban-client -t` (Fail2banConfigValidator) on a copy of
+    /// this box's /etc/fail2ban with our filter; each jail's log path is created under a temp root.
+    /// </summary>
+    private static async Task ThroughFail2banAsync(IReadOnlyList<Fail2banSpec> jails)
+    {
+        Assert.SkipUnless(ProcessCommandRunner.IsOnPath("fail2ban-client") && Directory.Exists("/etc/fail2ban"), "fail2ban is not installed");
+        var ct = TestContext.Current.CancellationToken;
+        using var root = new TempDirectory();
+        var config = root.Combine("etc", "fail2ban");
+        CopyTree("/etc/fail2ban", config);
+        await File.WriteAllTextAsync(Path.Combine(config, Fail2banRenderer.FilterRelativePath), Fail2banRenderer.RenderFilter(), ct);
+        var validator = new Fail2banConfigValidator(new ProcessCommandRunner(), Fail2banRenderer.JailRelativePath, config);
+        var candidate = root.Combine("jail.conf.new");
+        foreach (var jail in jails)
+        {
+            var logPath = root.Path + jail.LogPath.TrimEnd('/');
+            Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
+            await File.WriteAllTextAsync(logPath, "", ct);
+            await File.WriteAllTextAsync(candidate, Fail2banRenderer.RenderJail(jail with { LogPath = logPath }), ct);
+            await validator.ValidateAsync(candidate, ct);
+        }
+
+        TestContext.Current.TestOutputHelper?.WriteLine($"fail2ban-client -t accepted {jails.Count} jails rendered from accepted hostile-sample specs");
+    }
+
+    private static void CopyTree(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (var file in Directory.GetFiles(source))
+        {
+            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
+        }
+
+        foreach (var directory in Directory.GetDirectories(source))
+        {
+            CopyTree(directory, Path.Combine(destination, Path.GetFileName(directory)));
+        }
     }
 
     [Fact]
