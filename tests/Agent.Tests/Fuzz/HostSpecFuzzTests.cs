@@ -150,7 +150,7 @@ public sealed class HostSpecFuzzTests : IDisposable
         tally.Report();
     }
 
-    /// <summary>The differential half: every value the agent accepted passes the grammar written again in the test.</summary>
+    /// <summary>The differential half: every value the agent accepted passes the grammar written again in the test ("" = the agent's default).</summary>
     private static void CheckAccepted(FuzzTally tally, HostSpec spec, string input)
     {
         var odoo = spec.Odoo;
@@ -159,15 +159,15 @@ public sealed class HostSpecFuzzTests : IDisposable
         // git gets it as one argument after "--": it must not look like an option or hold a break; IDN hosts are git's business.
         tally.Require(!odoo.SourceUrl.StartsWith('-') && Oracle.IsOneLine(odoo.SourceUrl) && !odoo.SourceUrl.Any(char.IsWhiteSpace), input, "source_url");
         tally.Require(odoo.Wheelhouse.Length == 0 || Oracle.IsPlainAbsolutePath(odoo.Wheelhouse, allowTrailingSlash: true), input, "wheelhouse");
-        tally.Require(OdooConfRenderer.LogLevels.Contains(odoo.LogLevel), input, "log_level");
+        tally.Require(odoo.LogLevel.Length == 0 || OdooConfRenderer.LogLevels.Contains(odoo.LogLevel), input, "log_level");
         tally.Require(odoo.Options.All(o => OdooConfRenderer.KnownOptions.Contains(o.Key) && !OdooConfRenderer.OwnedOptions.ContainsKey(o.Key) && Oracle.IsOneLine(o.Value)), input, "options");
         if (spec.Postgres.Remote)
         {
             var host = spec.Postgres.Host;
             tally.Require(Oracle.IsDnsName(host, 1) || (host.All(c => char.IsAsciiHexDigit(c) || c is '.' or ':') && IPAddress.TryParse(host, out _)), input, "postgres.host");
-            tally.Require(Oracle.IsSqlIdentifier(spec.Postgres.User), input, "postgres.user");
+            tally.Require(spec.Postgres.User.Length == 0 || Oracle.IsSqlIdentifier(spec.Postgres.User), input, "postgres.user");
             tally.Require(spec.Postgres.Password.Length == 0 || Oracle.IsVisibleAscii(spec.Postgres.Password), input, "postgres.password");
-            tally.Require(OdooConfRenderer.SslModes.Contains(spec.Postgres.Sslmode), input, "postgres.sslmode");
+            tally.Require(spec.Postgres.Sslmode.Length == 0 || OdooConfRenderer.SslModes.Contains(spec.Postgres.Sslmode), input, "postgres.sslmode");
         }
 
         tally.Require(spec.Postgres.Settings.All(s => Oracle.IsSqlIdentifier(s.Key) && Oracle.IsOneLine(s.Value)), input, "postgres.settings");
