@@ -175,9 +175,11 @@ public sealed class ConfigFilesFuzzTests
         await File.WriteAllTextAsync(Path.Combine(config, Fail2banRenderer.FilterRelativePath), Fail2banRenderer.RenderFilter(), ct);
         var validator = new Fail2banConfigValidator(new ProcessCommandRunner(), Fail2banRenderer.JailRelativePath, config);
         var candidate = root.Combine("jail.conf.new");
-        foreach (var jail in jails)
+        for (var i = 0; i < jails.Count; i++)
         {
-            var logPath = root.Path + jail.LogPath.TrimEnd('/');
+            // A directory per jail: one jail's log file may be another's directory.
+            var jail = jails[i];
+            var logPath = root.Combine($"log{i}") + jail.LogPath.TrimEnd('/');
             Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
             await File.WriteAllTextAsync(logPath, "", ct);
             await File.WriteAllTextAsync(candidate, Fail2banRenderer.RenderJail(jail with { LogPath = logPath }), ct);

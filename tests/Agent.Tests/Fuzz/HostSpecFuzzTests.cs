@@ -14,7 +14,8 @@ namespace OdooFleet.Agent.Tests.Fuzz;
 /// The agent's edge end to end: a hostile HostSpec as it comes off the wire, mapped and compiled
 /// into the whole resource graph. Either compiling refuses it with errors that each name a spec
 /// field, or every value that was accepted is inside its documented grammar and every file the
-/// profile would write is free of control characters, with odoo.conf still exactly one [options].
+/// profile would write is free of control characters, with odoo.conf still exactly one [options]
+/// and the systemd unit the same as for a benign spec (no spec value reaches it).
 /// </summary>
 public sealed class HostSpecFuzzTests : IDisposable
 {
@@ -112,6 +113,17 @@ public sealed class HostSpecFuzzTests : IDisposable
         {
             StateDirectory = state.Path,
         };
+
+        // No spec value reaches the systemd unit: for an accepted spec it is the benign spec's unit, byte for byte.
+        var unitPath = OdooLayout.Default.UnitFile;
+        string BenignUnit(bool remote) => OdooProfile.Compile(new HostSpec
+        {
+            HostId = "h-3kq9t2mzpa",
+            Generation = 1,
+            Odoo = new OdooSpec { Release = new OdooRelease { Series = "18.0", Commit = new string('a', 40) }, SourceUrl = "file:///srv/odoo.git", AdminPasswdHash = Hash },
+            Postgres = remote ? new PostgresSpec { Remote = true, Host = "db1.example.com", Password = "x-y" } : new PostgresSpec(),
+        }.ToDomain(), env, persistSecrets: false).Files.Single(f => f.Path == unitPath).Content;
+        var units = new Dictionary<bool, string> { [false] = BenignUnit(false), [true] = BenignUnit(true) };
         Specs.Sample(
             spec =>
             {
@@ -137,6 +149,7 @@ public sealed class HostSpecFuzzTests : IDisposable
                     tally.Require(file.Content.All(c => c is '\n' or '\t' || !Grammar.IsLineBreakOrControl(c)), input, $"control character in {file.Path}");
                 }
 
+                tally.Require(compiled.Files.Single(f => f.Path == unitPath).Content == units[spec.Postgres.Remote], input, "the systemd unit depends on the spec");
                 var conf = IniReader.Read(compiled.Files.Single(f => f.Path == "/etc/odoo.conf").Content);
                 tally.Require(conf.Problem is null && conf.Sections.SequenceEqual(["options"]), input, $"odoo.conf: {conf.Problem} sections {string.Join(",", conf.Sections)}");
                 foreach (var (key, value) in spec.Odoo.Options)
