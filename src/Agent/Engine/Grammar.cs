@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace OdooFleet.Agent.Engine;
@@ -47,19 +48,27 @@ internal static partial class Grammar
     /// <summary>A sysctl value: one or more words of letters, digits and ._:,+- separated by single spaces ("4096 131072 6291456").</summary>
     public static bool IsSysctlValue(string value) => value.Length <= 256 && SysctlValuePattern().IsMatch(value);
 
-    /// <summary>An absolute path without "..", "//", whitespace, control, quote, glob or shell characters.</summary>
+    /// <summary>An absolute path without "." or ".." segments, "//", whitespace, control, quote, glob or shell characters.</summary>
     public static bool IsSafeAbsolutePath(string value) =>
         value.Length is > 0 and <= 4096 && SafePathPattern().IsMatch(value) && !value.Contains("/../", StringComparison.Ordinal)
         && !value.EndsWith("/..", StringComparison.Ordinal) && !value.Contains("//", StringComparison.Ordinal)
-        && !value.Contains("/./", StringComparison.Ordinal);
+        && !value.Contains("/./", StringComparison.Ordinal) && !value.EndsWith("/.", StringComparison.Ordinal);
 
-    /// <summary>A single-line value with no control characters (newline, CR, NUL, ...).</summary>
-    public static bool IsSingleLine(string value) => !value.Any(char.IsControl);
+    /// <summary>
+    /// A single-line value: no control characters (newline, CR, NEL, NUL, ...) and no Unicode line or
+    /// paragraph separator (U+2028, U+2029), which Python's configparser keeps in a value but
+    /// str.splitlines(), editors and other readers of the file take for a line break.
+    /// </summary>
+    public static bool IsSingleLine(string value) => !value.Any(IsLineBreakOrControl);
+
+    /// <summary>What a single-line value and an echoed value must not contain.</summary>
+    public static bool IsLineBreakOrControl(char c) =>
+        char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     /// <summary>Echoes untrusted input back in a bounded, printable form for error messages.</summary>
     public static string Printable(string value, int max = 100)
     {
-        var cleaned = new string(value.Take(max).Select(c => char.IsControl(c) ? '?' : c).ToArray());
+        var cleaned = new string(value.Take(max).Select(c => IsLineBreakOrControl(c) ? '?' : c).ToArray());
         return value.Length > max ? cleaned + "…" : cleaned;
     }
 

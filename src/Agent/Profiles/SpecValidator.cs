@@ -31,7 +31,7 @@ internal static partial class SpecValidator
         }
 
         // A leading '-' would be read by git as an option; control characters have no place in a URL.
-        if (value.StartsWith('-') || value.Any(char.IsControl) || value.Any(char.IsWhiteSpace))
+        if (value.StartsWith('-') || !Engine.Grammar.IsSingleLine(value) || value.Any(char.IsWhiteSpace))
         {
             return $"odoo.source_url: '{Printable(value)}' contains a leading '-', whitespace or control characters; {Rule}";
         }
@@ -181,11 +181,12 @@ internal static partial class SpecValidator
 
     private static string Printable(string value)
     {
-        var cleaned = new string(value.Select(c => char.IsControl(c) ? '?' : c).Take(100).ToArray());
+        var cleaned = new string(value.Select(c => Engine.Grammar.IsLineBreakOrControl(c) ? '?' : c).Take(100).ToArray());
         return value.Length > 100 ? cleaned + "…" : cleaned;
     }
 
-    [GeneratedRegex(@"^\d{1,3}\.\d\z")]
+    // [0-9], not \d: in .NET \d is any Unicode decimal digit ("١٨.٠" would become a release directory name).
+    [GeneratedRegex(@"^[0-9]{1,3}\.[0-9]\z")]
     private static partial Regex SeriesPattern();
 
     [GeneratedRegex(@"^[0-9a-f]{40}\z")]

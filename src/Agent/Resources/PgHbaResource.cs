@@ -60,7 +60,7 @@ internal sealed record PgHbaSpec(IReadOnlyList<PgHbaRule> Rules)
             }
             else if (rule.Method == "peer" && !local)
             {
-                errors.Add($"{field}.method: peer works only for local (Unix-socket) rules; use scram-sha-256 for {rule.Type}");
+                errors.Add($"{field}.method: peer works only for local (Unix-socket) rules; use scram-sha-256 for {Grammar.Printable(rule.Type)}");
             }
             else if (rule.Method == "cert" && rule.Type != "hostssl")
             {

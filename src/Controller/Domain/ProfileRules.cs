@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.RegularExpressions;
 
@@ -299,7 +300,7 @@ internal static partial class ProfileRules
 
     public static string? CheckEmail(string field, string email) => IsEmail(email)
         ? null
-        : $"{field}: '{Printable(email)}' is not an e-mail address we accept (local part of letters, digits and ._%+-, an @ and a lowercase domain; at most 254); e.g. --acme-email ops@example.com";
+        : $"{field}: '{Printable(email)}' is not an e-mail address we accept (local part of letters, digits and ._+-, not starting with '.' or '-', an @ and a lowercase domain; at most 254); e.g. --acme-email ops@example.com";
 
     private static string? CheckOption(string key, string value)
     {
@@ -318,7 +319,7 @@ internal static partial class ProfileRules
             return $"option '{key}': {reason}";
         }
 
-        if (value.Length is 0 or > 1024 || value.Any(char.IsControl) || value.Trim().Length != value.Length || value.IndexOfAny([';', '#', '[', ']']) >= 0)
+        if (value.Length is 0 or > 1024 || value.Any(IsLineBreakOrControl) || value.Trim().Length != value.Length || value.IndexOfAny([';', '#', '[', ']']) >= 0)
         {
             return $"option '{key}': '{Printable(value)}' must be 1-1024 characters on one line, without control characters, surrounding spaces, ';', '#', '[' or ']'";
         }
@@ -358,9 +359,16 @@ internal static partial class ProfileRules
     /// <summary>Echoes untrusted input back only bounded and printable.</summary>
     public static string Printable(string value)
     {
-        var cleaned = new string([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
+        var cleaned = new string([.. value.Take(64).Select(c => IsLineBreakOrControl(c) ? '?' : c)]);
         return value.Length > 64 ? cleaned + "…" : cleaned;
     }
+
+    /// <summary>
+    /// Control characters and the Unicode line and paragraph separators (U+2028, U+2029): Odoo's
+    /// configparser keeps the latter in a value, but str.splitlines(), editors and terminals break lines there.
+    /// </summary>
+    private static bool IsLineBreakOrControl(char c) =>
+        char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 
     private static Dictionary<string, string> BuildReservedOptions()
     {
@@ -408,7 +416,8 @@ internal static partial class ProfileRules
     [GeneratedRegex(@"^(?=.{1,253}\z)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\z")]
     private static partial Regex HostNamePattern();
 
-    [GeneratedRegex(@"^[A-Za-z0-9._%+-]{1,64}@(?=.{1,253}\z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
+    // The agent's grammar (Grammar.IsEmailAddress): no leading '-' (certbot would read an option), no '%'.
+    [GeneratedRegex(@"^[A-Za-z0-9_+][A-Za-z0-9._+-]{0,63}@(?=.{1,253}\z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\z")]
     private static partial Regex EmailPattern();
 
     [GeneratedRegex(@"^[a-z][a-z0-9_]{0,63}\z")]

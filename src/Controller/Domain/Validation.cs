@@ -27,7 +27,8 @@ internal static partial class Validation
     [GeneratedRegex(@"^/[A-Za-z0-9._+@:/-]*\z")]
     private static partial Regex AbsolutePathPattern();
 
-    [GeneratedRegex(@"^\d{1,3}\.\d\z")]
+    // [0-9], not \d: in .NET \d is any Unicode decimal digit ("١٨.٠" is no Odoo series).
+    [GeneratedRegex(@"^[0-9]{1,3}\.[0-9]\z")]
     private static partial Regex SeriesPattern();
 
     [GeneratedRegex(@"^[0-9a-f]{40}\z")]
