@@ -339,8 +339,7 @@ internal sealed partial class AgentApi(
     private static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
 
     /// <summary>Echoes untrusted input back only in a bounded, printable form.</summary>
-    private static string Printable(string value, int max = 64) =>
-        new([.. value.Take(max).Select(c => char.IsControl(c) ? '?' : c)]);
+    private static string Printable(string value, int max = 64) => UntrustedText.Printable(value, max);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} enrolled as {Name} from {Address}")]
     private static partial void LogEnrolled(ILogger logger, string hostId, string name, string address);

@@ -310,7 +310,7 @@ internal sealed partial class FleetApi(
     {
         if (!Validation.IsSeries(request.Series))
         {
-            throw Invalid($"version: '{request.Series}' is not an Odoo series; use the form 18.0");
+            throw Invalid($"version: '{Printable(request.Series)}' is not an Odoo series; use the form 18.0");
         }
 
         var ct = context.CancellationToken;

@@ -319,7 +319,7 @@ internal static partial class ProfileRules
             return $"option '{key}': {reason}";
         }
 
-        if (value.Length is 0 or > 1024 || value.Any(IsLineBreakOrControl) || value.Trim().Length != value.Length || value.IndexOfAny([';', '#', '[', ']']) >= 0)
+        if (value.Length is 0 or > 1024 || value.Any(UntrustedText.IsLineBreakOrControl) || value.Trim().Length != value.Length || value.IndexOfAny([';', '#', '[', ']']) >= 0)
         {
             return $"option '{key}': '{Printable(value)}' must be 1-1024 characters on one line, without control characters, surrounding spaces, ';', '#', '[' or ']'";
         }
@@ -357,18 +357,7 @@ internal static partial class ProfileRules
     private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 
     /// <summary>Echoes untrusted input back only bounded and printable.</summary>
-    public static string Printable(string value)
-    {
-        var cleaned = new string([.. value.Take(64).Select(c => IsLineBreakOrControl(c) ? '?' : c)]);
-        return value.Length > 64 ? cleaned + "…" : cleaned;
-    }
-
-    /// <summary>
-    /// Control characters and the Unicode line and paragraph separators (U+2028, U+2029): Odoo's
-    /// configparser keeps the latter in a value, but str.splitlines(), editors and terminals break lines there.
-    /// </summary>
-    private static bool IsLineBreakOrControl(char c) =>
-        char.IsControl(c) || char.GetUnicodeCategory(c) is UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
+    public static string Printable(string value) => UntrustedText.Printable(value);
 
     private static Dictionary<string, string> BuildReservedOptions()
     {

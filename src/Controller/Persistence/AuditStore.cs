@@ -58,6 +58,5 @@ internal sealed class AuditStore(NpgsqlDataSource db)
     }
 
     /// <summary>Control characters become '?', and the text is cut to a bounded length: callers pass what attackers sent.</summary>
-    private static string Bounded(string value, int max) =>
-        new([.. value.Take(max).Select(c => char.IsControl(c) ? '?' : c)]);
+    private static string Bounded(string value, int max) => Domain.UntrustedText.Clean(value, max);
 }

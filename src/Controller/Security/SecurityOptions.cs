@@ -56,5 +56,5 @@ internal sealed class SecurityOptions : IValidatableObject
         || (name.Length is > 0 and <= 253 && name.Split('.').All(label =>
             label.Length is > 0 and <= 63 && label.All(c => char.IsAsciiLetterOrDigit(c) || c == '-') && label[0] != '-' && label[^1] != '-'));
 
-    private static string Printable(string value) => new([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
+    private static string Printable(string value) => Domain.UntrustedText.Printable(value);
 }
