@@ -39,7 +39,7 @@ internal static class EnrollCommand
             throw new UsageException(string.Join("\n", invalid));
         }
 
-        var pin = ReadPin(args.Value("ca-sha256"), args.Value("ca-file"));
+        using var pin = ReadPin(args.Value("ca-sha256"), args.Value("ca-file"));
         if (File.Exists(configPath) && !args.Flag("force"))
         {
             await Console.Error.WriteLineAsync(
@@ -62,15 +62,7 @@ internal static class EnrollCommand
         foreach (var url in urls)
         {
             string? refusal = null;
-            var tls = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                {
-                    refusal = FleetTrust.CheckEnrollmentServer(pin, certificate, chain, errors, DateTimeOffset.UtcNow);
-                    return refusal is null;
-                },
-            };
-            using var channel = ControllerClient.CreateChannel(url, tls);
+            using var channel = ControllerClient.CreateChannel(url, PinnedTls(pin, reason => refusal = reason));
             var client = new AgentService.AgentServiceClient(channel);
             EnrollResponse response;
             try
@@ -106,7 +98,7 @@ internal static class EnrollCommand
             VerifiedIdentity verified;
             try
             {
-                verified = FleetTrust.CheckIdentity(response.Identity, pin, key, response.HostId, DateTimeOffset.UtcNow);
+                verified = FleetTrust.CheckIdentity(response.Identity, pin.Sha256, key, response.HostId, DateTimeOffset.UtcNow);
             }
             catch (IdentityException e)
             {
@@ -177,6 +169,21 @@ internal static class EnrollCommand
         return ExitCodes.ControllerUnreachable;
     }
 
+    /// <summary>TLS for enrollment: no client certificate yet; the server must present the pinned CA and chain to it.</summary>
+    internal static SslClientAuthenticationOptions PinnedTls(CaPin pin, Action<string> refused) => new()
+    {
+        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            if (FleetTrust.CheckEnrollmentServer(pin.Sha256, pin.Certificate, certificate, chain, errors, DateTimeOffset.UtcNow) is not { } reason)
+            {
+                return true;
+            }
+
+            refused(reason);
+            return false;
+        },
+    };
+
     /// <summary>Null if <paramref name="url"/> is usable for enrollment (an https controller URL), else what is wrong.</summary>
     internal static string? CheckUrl(string url)
     {
@@ -191,7 +198,7 @@ internal static class EnrollCommand
     }
 
     /// <summary>The CA pin from --ca-sha256 and/or --ca-file (which must agree); one of them is required.</summary>
-    internal static byte[] ReadPin(string? sha256, string? caFile)
+    internal static CaPin ReadPin(string? sha256, string? caFile)
     {
         byte[]? fromHex = null;
         if (sha256 is not null)
@@ -206,40 +213,58 @@ internal static class EnrollCommand
             }
         }
 
-        byte[]? fromFile = null;
-        if (caFile is not null)
+        if (caFile is null)
         {
-            X509Certificate2 ca;
-            try
-            {
-                ca = X509Certificate2.CreateFromPemFile(caFile);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
-            {
-                throw new UsageException($"--ca-file '{caFile}': cannot read a PEM certificate ({e.Message}); give the fleet CA certificate (PEM)");
-            }
-
-            using (ca)
-            {
-                if (!FleetTrust.IsCa(ca))
-                {
-                    throw new UsageException($"--ca-file '{caFile}': '{ca.Subject}' is not a CA certificate; give the fleet CA, not a server or client certificate");
-                }
-
-                fromFile = FleetTrust.Fingerprint(ca);
-            }
+            return new CaPin(fromHex ?? throw new UsageException(
+                "enroll: --ca-sha256 HEX (the ca_sha256 printed by `fleet token create`) or --ca-file PEM is required: without it this host cannot tell the real controller from an impostor"), null);
         }
 
-        if (fromHex is not null && fromFile is not null && !fromHex.AsSpan().SequenceEqual(fromFile))
+        var ca = LoadCaFile(caFile);
+        var fromFile = FleetTrust.Fingerprint(ca);
+        if (fromHex is not null && !fromHex.AsSpan().SequenceEqual(fromFile))
         {
+            ca.Dispose();
             throw new UsageException(
                 $"--ca-sha256 and --ca-file disagree: the file's certificate has SHA-256 {Convert.ToHexStringLower(fromFile)}; give one of them, or the matching pair");
         }
 
-        return fromHex ?? fromFile ?? throw new UsageException(
-            "enroll: --ca-sha256 HEX (the ca_sha256 printed by `fleet token create`) or --ca-file PEM is required: without it this host cannot tell the real controller from an impostor");
+        return new CaPin(fromFile, ca);
+    }
+
+    private static X509Certificate2 LoadCaFile(string path)
+    {
+        X509Certificate2 ca;
+        try
+        {
+            var pem = File.ReadAllText(path);
+            if (!PemEncoding.TryFind(pem, out var fields) || pem[fields.Label] != "CERTIFICATE")
+            {
+                throw new UsageException($"--ca-file '{path}': no PEM CERTIFICATE block; give the fleet CA certificate (PEM)");
+            }
+
+            ca = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(pem[fields.Base64Data]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or FormatException)
+        {
+            throw new UsageException($"--ca-file '{path}': cannot read a PEM certificate ({e.Message}); give the fleet CA certificate (PEM)");
+        }
+
+        if (!FleetTrust.IsCa(ca))
+        {
+            var subject = ca.Subject;
+            ca.Dispose();
+            throw new UsageException($"--ca-file '{path}': '{subject}' is not a CA certificate; give the fleet CA, not a server or client certificate");
+        }
+
+        return ca;
     }
 
     private static string Describe(RpcException e) =>
         e.Status.DebugException is { } inner ? $"{e.Status.Detail} ({inner.GetBaseException().Message})" : e.Status.Detail;
+}
+
+/// <summary>The fleet CA as the operator named it: its SHA-256, and the certificate itself when given with --ca-file.</summary>
+internal sealed record CaPin(byte[] Sha256, X509Certificate2? Certificate) : IDisposable
+{
+    public void Dispose() => Certificate?.Dispose();
 }

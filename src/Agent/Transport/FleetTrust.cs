@@ -75,7 +75,13 @@ internal static partial class FleetTrust
     /// Enrollment: null if the server presented the pinned CA (a CA certificate whose SHA-256 is
     /// <paramref name="pin"/>) and its certificate chains to it with a matching name, else why not.
     /// </summary>
-    public static string? CheckEnrollmentServer(byte[] pin, X509Certificate? presented, X509Chain? presentedChain, SslPolicyErrors errors, DateTimeOffset now)
+    /// <remarks>
+    /// A TLS server built on SslStream (Kestrel) never sends a self-signed root: the controller must
+    /// present the fleet CA as a non-root (e.g. a CA certificate issued by a throwaway anchor), or the
+    /// agent must be given the CA itself (<paramref name="knownCa"/>, from --ca-file).
+    /// </remarks>
+    public static string? CheckEnrollmentServer(
+        byte[] pin, X509Certificate2? knownCa, X509Certificate? presented, X509Chain? presentedChain, SslPolicyErrors errors, DateTimeOffset now)
     {
         if (presented is null)
         {
@@ -85,11 +91,17 @@ internal static partial class FleetTrust
         var candidates = Presented(presentedChain);
         using var leaf = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
         candidates.Add(leaf);
+        if (knownCa is not null)
+        {
+            candidates.Add(knownCa);
+        }
+
         var ca = candidates.FirstOrDefault(c => Fingerprint(c).AsSpan().SequenceEqual(pin));
         if (ca is null)
         {
             return $"no certificate the server presented has the pinned SHA-256 {Convert.ToHexStringLower(pin)} " +
-                "(is this the right controller, and is the pin the ca_sha256 printed by `fleet token create`?)";
+                "(is this the right controller, and is the pin the ca_sha256 printed by `fleet token create`? " +
+                "if the controller does not send its CA, give it with --ca-file)";
         }
 
         if (!IsCa(ca))
@@ -231,14 +243,42 @@ internal static partial class FleetTrust
         chain.ChainPolicy.VerificationTimeIgnored = false;
         chain.ChainPolicy.ApplicationPolicy.Add(usage);
         chain.ChainPolicy.ExtraStore.AddRange(extra);
-        if (!chain.Build(leaf))
+        var built = chain.Build(leaf);
+        var top = chain.ChainElements.Count > 0 ? chain.ChainElements[^1].Certificate : null;
+        var endsAtCa = top is not null && top.RawData.AsSpan().SequenceEqual(ca.RawData);
+        if (built ? endsAtCa : endsAtCa && EndsAtIssuedAnchor(chain))
         {
-            var statuses = chain.ChainStatus.Select(s => s.Status.ToString()).Distinct();
-            return $"does not chain to the fleet CA {Convert.ToHexStringLower(Fingerprint(ca))} at {now:O} ({string.Join(", ", statuses)})";
+            return null;
         }
 
-        var root = chain.ChainElements[^1].Certificate;
-        return root.RawData.AsSpan().SequenceEqual(ca.RawData) ? null : "chains to a root other than the fleet CA";
+        var statuses = chain.ChainStatus.Select(s => s.Status.ToString()).Distinct().ToList();
+        return built || statuses.Count > 0
+            ? $"does not chain to the fleet CA {Convert.ToHexStringLower(Fingerprint(ca))} at {now:O} ({string.Join(", ", statuses)})"
+            : "chains to a root other than the fleet CA";
+    }
+
+    /// <summary>
+    /// A fleet CA that is not self-signed (issued by an anchor nobody holds, so TLS servers send it)
+    /// is trusted as an anchor by the agent, but the platform reports such a chain as partial. It is
+    /// accepted only when being partial is the sole fault and every certificate below the CA is clean
+    /// (signature, validity time, usage were all checked).
+    /// </summary>
+    private static bool EndsAtIssuedAnchor(X509Chain chain)
+    {
+        if (chain.ChainStatus.Any(s => s.Status != X509ChainStatusFlags.PartialChain))
+        {
+            return false;
+        }
+
+        for (var i = 0; i < chain.ChainElements.Count - 1; i++)
+        {
+            if (chain.ChainElements[i].ChainElementStatus.Any(s => s.Status != X509ChainStatusFlags.NoError))
+            {
+                return false;
+            }
+        }
+
+        return chain.ChainElements[^1].ChainElementStatus.All(s => s.Status is X509ChainStatusFlags.NoError or X509ChainStatusFlags.PartialChain);
     }
 
     private static X509Certificate2Collection Presented(X509Chain? chain)

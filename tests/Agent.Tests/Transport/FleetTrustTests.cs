@@ -60,7 +60,7 @@ public sealed class FleetTrustTests : IDisposable
         using var server = pki.IssueServer();
         using var chain = PresentedChain(server, pki.CaPublic);
 
-        Assert.Null(FleetTrust.CheckEnrollmentServer(pki.Pin, server, chain, SslPolicyErrors.RemoteCertificateChainErrors, Now));
+        Assert.Null(FleetTrust.CheckEnrollmentServer(pki.Pin, null, server, chain, SslPolicyErrors.RemoteCertificateChainErrors, Now));
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public sealed class FleetTrustTests : IDisposable
         using var server = other.IssueServer();
         using var chain = PresentedChain(server, other.CaPublic);
 
-        var reason = FleetTrust.CheckEnrollmentServer(pki.Pin, server, chain, SslPolicyErrors.RemoteCertificateChainErrors, Now);
+        var reason = FleetTrust.CheckEnrollmentServer(pki.Pin, null, server, chain, SslPolicyErrors.RemoteCertificateChainErrors, Now);
 
         Assert.Contains(Convert.ToHexStringLower(pki.Pin), reason, StringComparison.Ordinal);
     }
@@ -81,7 +81,7 @@ public sealed class FleetTrustTests : IDisposable
         using var server = other.IssueServer();
         using var chain = PresentedChain(server, pki.CaPublic, other.CaPublic);
 
-        var reason = FleetTrust.CheckEnrollmentServer(pki.Pin, server, chain, SslPolicyErrors.RemoteCertificateChainErrors, Now);
+        var reason = FleetTrust.CheckEnrollmentServer(pki.Pin, null, server, chain, SslPolicyErrors.RemoteCertificateChainErrors, Now);
 
         Assert.Contains("does not chain to the fleet CA", reason, StringComparison.Ordinal);
     }
@@ -93,7 +93,7 @@ public sealed class FleetTrustTests : IDisposable
         using var chain = PresentedChain(server, pki.CaPublic);
 
         var reason = FleetTrust.CheckEnrollmentServer(
-            pki.Pin, server, chain, SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNameMismatch, Now);
+            pki.Pin, null, server, chain, SslPolicyErrors.RemoteCertificateChainErrors | SslPolicyErrors.RemoteCertificateNameMismatch, Now);
 
         Assert.Contains("not for the host name", reason, StringComparison.Ordinal);
     }
@@ -104,16 +104,42 @@ public sealed class FleetTrustTests : IDisposable
         using var server = pki.IssueServer();
         using var chain = PresentedChain(server, pki.CaPublic);
 
-        var reason = FleetTrust.CheckEnrollmentServer(SHA256.HashData(server.RawData), server, chain, SslPolicyErrors.None, Now);
+        var reason = FleetTrust.CheckEnrollmentServer(SHA256.HashData(server.RawData), null, server, chain, SslPolicyErrors.None, Now);
 
         Assert.Contains("not a CA certificate", reason, StringComparison.Ordinal);
     }
 
     [Fact]
-    public void CheckServer_ExpiredAtVerificationTime_Refused()
+    public void CheckServer_ImpostorCaWithTheSameNameSignedTheLeaf_Refused()
     {
-        using var server = pki.IssueServer();
+        using var lookalike = new TestPki("OdooFleet test CA");
+        using var server = lookalike.IssueServer();
         using var ca = pki.CaPublic;
+
+        Assert.NotNull(FleetTrust.CheckServer(ca, server, PresentedChain(server, lookalike.CaPublic), SslPolicyErrors.None, Now));
+        Assert.NotNull(FleetTrust.CheckServer(ca, server, null, SslPolicyErrors.None, Now));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void CheckServer_FleetLeaf_TrustedWhetherTheCaIsSelfSignedOrAnchored(bool anchored)
+    {
+        using var fleet = new TestPki(anchored: anchored);
+        using var server = fleet.IssueServer();
+        using var ca = fleet.CaPublic;
+
+        Assert.Null(FleetTrust.CheckServer(ca, server, null, SslPolicyErrors.RemoteCertificateChainErrors, Now));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void CheckServer_ExpiredAtVerificationTime_Refused(bool anchored)
+    {
+        using var fleet = new TestPki(anchored: anchored);
+        using var server = fleet.IssueServer();
+        using var ca = fleet.CaPublic;
 
         var reason = FleetTrust.CheckServer(ca, server, null, SslPolicyErrors.None, Now.AddYears(2));
 
@@ -156,6 +182,13 @@ public sealed class FleetTrustTests : IDisposable
         var e = Assert.Throws<IdentityException>(() => FleetTrust.CheckIdentity(identity, pki.Pin, key, "h-someoneelse", Now));
 
         Assert.Contains("urn:odoofleet:host:h-someoneelse", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckIdentity_CertificateExpiredAtVerificationTime_Refused()
+    {
+        var identity = pki.IdentityFor(Csr, HostId, Now.AddDays(-8), TimeSpan.FromDays(7));
+        Assert.Contains("NotTimeValid", Assert.Throws<IdentityException>(() => FleetTrust.CheckIdentity(identity, pki.Pin, key, HostId, Now)).Message, StringComparison.Ordinal);
     }
 
     [Fact]

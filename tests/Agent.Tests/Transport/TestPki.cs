@@ -15,14 +15,31 @@ internal sealed class TestPki : IDisposable
 
     private readonly ECDsa caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
-    public TestPki(string name = "OdooFleet test CA", DateTimeOffset? notBefore = null)
+    /// <param name="anchored">
+    /// The CA is issued by a throwaway anchor instead of self-signed, so a TLS server (SslStream never
+    /// sends a self-signed root) presents it and an agent can find the pinned CA in the handshake.
+    /// </param>
+    public TestPki(string name = "OdooFleet test CA", DateTimeOffset? notBefore = null, bool anchored = true)
     {
         NotBefore = notBefore ?? DateTimeOffset.UtcNow.AddDays(-1);
         var request = new CertificateRequest($"CN={name}", caKey, HashAlgorithmName.SHA256);
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        Ca = request.CreateSelfSigned(NotBefore, NotBefore.AddYears(10));
+        if (anchored)
+        {
+            using var anchorKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var anchorRequest = new CertificateRequest($"CN={name} anchor", anchorKey, HashAlgorithmName.SHA256);
+            anchorRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+            using var anchor = anchorRequest.CreateSelfSigned(NotBefore, NotBefore.AddYears(20));
+            using var issued = request.Create(anchor, NotBefore, NotBefore.AddYears(10), RandomSerial());
+            Ca = issued.CopyWithPrivateKey(caKey);
+        }
+        else
+        {
+            Ca = request.CreateSelfSigned(NotBefore, NotBefore.AddYears(10));
+        }
+
         SigningKeySpki = SigningKey.ExportSubjectPublicKeyInfo();
     }
 
