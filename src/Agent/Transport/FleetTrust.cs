@@ -251,10 +251,13 @@ internal static partial class FleetTrust
             return null;
         }
 
-        var statuses = chain.ChainStatus.Select(s => s.Status.ToString()).Distinct().ToList();
-        return built || statuses.Count > 0
-            ? $"does not chain to the fleet CA {Convert.ToHexStringLower(Fingerprint(ca))} at {now:O} ({string.Join(", ", statuses)})"
-            : "chains to a root other than the fleet CA";
+        if (built)
+        {
+            return "chains to a root other than the fleet CA";
+        }
+
+        var statuses = chain.ChainStatus.Select(s => s.Status.ToString()).Distinct();
+        return $"does not chain to the fleet CA {Convert.ToHexStringLower(Fingerprint(ca))} at {now:O} ({string.Join(", ", statuses)})";
     }
 
     /// <summary>
