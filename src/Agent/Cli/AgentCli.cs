@@ -9,6 +9,8 @@ internal static class AgentCli
         [
             new("controller", TakesValue: true, Repeatable: true),
             new("token", TakesValue: true),
+            new("ca-sha256", TakesValue: true),
+            new("ca-file", TakesValue: true),
             new("name", TakesValue: true),
             new("config", TakesValue: true),
             new("force", TakesValue: false),
@@ -31,10 +33,15 @@ internal static class AgentCli
         odoofleet-agent: keeps this host converged to the desired state the OdooFleet controller holds.
 
         Usage:
-          odoofleet-agent enroll --controller URL [--controller URL2 ...] --token TOKEN [--name NAME]
+          odoofleet-agent enroll --controller https://HOST:PORT [--controller URL2 ...] --token TOKEN
+                                 (--ca-sha256 HEX | --ca-file CA.pem) [--name NAME]
                                  [--config /etc/odoofleet/agent.json] [--force]
-              Registers this host with the controller using a single-use token from `fleet token create`
-              and writes the agent config (mode 0600). --force replaces an existing enrollment.
+              Registers this host with the controller using a single-use token from `fleet token create`:
+              makes a private key here, sends a certificate request, and writes the key, the client
+              certificate and the fleet CA to agent-identity.pem beside the config (both mode 0600).
+              --ca-sha256 is the ca_sha256 `fleet token create` prints (64 hex digits, ':' allowed);
+              the controller must present that CA and a certificate from it for the URL's host name.
+              --ca-file gives the fleet CA certificate itself instead. --force replaces an existing enrollment.
           odoofleet-agent run [--config /etc/odoofleet/agent.json]
               Runs the agent service (normally started by systemd: odoofleet-agent.service).
           odoofleet-agent converge [--check] [--diff] [--config /etc/odoofleet/agent.json] [--spec FILE.json]
@@ -59,6 +66,8 @@ internal static class AgentCli
           3 already enrolled (use --force)   8 another converge is running
           4 token refused (invalid, expired or already used)
           9 --check: changes are pending (the host differs from its spec)
+         10 controller not trusted: its certificate does not match --ca-sha256/--ca-file,
+            or the identity it returned failed its check
         """;
 
     public static async Task<int> RunAsync(string[] args)

@@ -1,3 +1,7 @@
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Google.Protobuf;
 using Grpc.Core;
 using OdooFleet.Agent.Configuration;
 using OdooFleet.Agent.Facts;
@@ -6,7 +10,10 @@ using OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Agent.Cli;
 
-/// <summary>`enroll`: exchange a bootstrap token for a host identity and write the agent config.</summary>
+/// <summary>
+/// `enroll`: exchange a bootstrap token and a CSR for a host identity, over TLS to a controller
+/// whose CA is pinned on the command line, and write the identity and the agent config.
+/// </summary>
 internal static class EnrollCommand
 {
     private static readonly TimeSpan CallTimeout = TimeSpan.FromSeconds(30);
@@ -26,12 +33,13 @@ internal static class EnrollCommand
             throw new UsageException("enroll: --token TOKEN is required; create one on the controller with `fleet token create`");
         }
 
-        var invalid = urls.Select(ControllerUrl.Check).OfType<string>().ToList();
+        var invalid = urls.Select(CheckUrl).OfType<string>().ToList();
         if (invalid.Count > 0)
         {
             throw new UsageException(string.Join("\n", invalid));
         }
 
+        using var pin = ReadPin(args.Value("ca-sha256"), args.Value("ca-file"));
         if (File.Exists(configPath) && !args.Flag("force"))
         {
             await Console.Error.WriteLineAsync(
@@ -40,16 +48,31 @@ internal static class EnrollCommand
         }
 
         var facts = FactCollector.Collect();
-        var request = new EnrollRequest { Token = token.Trim(), Name = args.Value("name") ?? "", Facts = facts.ToProto() };
+        var name = args.Value("name") is { Length: > 0 } given ? given : facts.Hostname;
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new EnrollRequest
+        {
+            Token = token.Trim(),
+            Name = args.Value("name") ?? "",
+            Facts = facts.ToProto(),
+            Csr = ByteString.CopyFrom(FleetTrust.CreateCsr(key, name)),
+        };
         var unreachable = new List<string>();
+        var untrusted = new List<string>();
         foreach (var url in urls)
         {
-            using var channel = ControllerClient.CreateChannel(url);
+            string? refusal = null;
+            using var channel = ControllerClient.CreateChannel(url, PinnedTls(pin, reason => refusal = reason));
             var client = new AgentService.AgentServiceClient(channel);
             EnrollResponse response;
             try
             {
                 response = await client.EnrollAsync(request, deadline: DateTime.UtcNow.Add(CallTimeout), cancellationToken: ct);
+            }
+            catch (RpcException) when (refusal is not null)
+            {
+                untrusted.Add($"  {url}: {refusal}");
+                continue;
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded)
             {
@@ -72,11 +95,29 @@ internal static class EnrollCommand
                 return ExitCodes.Failed;
             }
 
+            VerifiedIdentity verified;
+            try
+            {
+                verified = FleetTrust.CheckIdentity(response.Identity, pin.Sha256, key, response.HostId, DateTimeOffset.UtcNow);
+            }
+            catch (IdentityException e)
+            {
+                await Console.Error.WriteLineAsync(
+                    $"error: the identity {url} returned failed its check: {e.Message}; nothing was written. " +
+                    "The token is spent: create a new one with `fleet token create` and check that --controller and --ca-sha256 name the same fleet");
+                return ExitCodes.ControllerUntrusted;
+            }
+
+            var returned = response.ControllerUrls.Select(u => u.Trim().TrimEnd('/')).Where(u => u.Length > 0).ToList();
+            foreach (var skipped in returned.Where(u => CheckUrl(u) is not null))
+            {
+                await Console.Error.WriteLineAsync($"warning: ignoring controller URL '{skipped}' from the controller: the agent only uses https:// URLs");
+            }
+
             var config = new AgentConfig
             {
                 HostId = response.HostId,
-                AgentSecret = response.AgentSecret,
-                ControllerUrls = AgentConfig.MergeControllerUrls(urls, response.ControllerUrls),
+                ControllerUrls = AgentConfig.MergeControllerUrls(urls, returned.Where(u => CheckUrl(u) is null)),
                 Broker = new BrokerSettings
                 {
                     Host = response.Broker?.Host ?? "",
@@ -86,9 +127,18 @@ internal static class EnrollCommand
                     Password = response.Broker?.Password ?? "",
                     Queue = response.Broker?.Queue ?? "",
                 },
-                Name = request.Name.Length > 0 ? request.Name : facts.Hostname,
+                IdentityPath = AgentConfig.IdentityPathBeside(configPath),
+                CommandSigningKey = Convert.ToBase64String(verified.CommandSigningKey),
+                CommandSigningKeyId = verified.CommandSigningKeyId,
+                Name = response.Name is { Length: > 0 } enrolledName ? enrolledName : name,
                 EnrolledAt = DateTimeOffset.UtcNow,
             };
+            using (var identity = Configuration.AgentIdentity.Create(key, verified.Certificate, verified.Ca))
+            {
+                await identity.SaveAsync(config.IdentityPath, ct);
+            }
+
+            // agent.json last: its presence means "enrolled", so it must never point at a missing identity.
             await config.SaveAsync(configPath, ct);
             // A new identity starts from generation 0: the old journal and cached spec belong to
             // the previous identity and would make this host ack its first commands as "done".
@@ -97,18 +147,124 @@ internal static class EnrollCommand
                 File.Delete(config.JournalPath);
                 File.Delete(config.SpecCachePath);
             }
-            Console.WriteLine($"enrolled as {config.HostId} at {url}; config written to {configPath}");
+
+            Console.WriteLine($"enrolled as {config.HostId} at {url}; identity written to {config.IdentityPath}, config to {configPath}");
+            Console.WriteLine($"client certificate valid until {verified.Certificate.NotAfter.ToUniversalTime():u} (renewed automatically)");
             Console.WriteLine("start the agent: systemctl enable --now odoofleet-agent");
             return ExitCodes.Ok;
+        }
+
+        if (untrusted.Count > 0)
+        {
+            await Console.Error.WriteLineAsync(
+                "error: no controller could be trusted (nothing was sent to them):\n" + string.Join("\n", untrusted.Concat(unreachable)) +
+                "\ncheck --ca-sha256 (the ca_sha256 printed by `fleet token create`) or --ca-file, and that the URL's host name is one the controller's certificate names");
+            return ExitCodes.ControllerUntrusted;
         }
 
         await Console.Error.WriteLineAsync(
             "error: no controller could be reached:\n" + string.Join("\n", unreachable) +
             "\ncheck the URL (scheme, host and port of the controller's agent endpoint), that the controller is running, " +
-            "and that this host can reach it (DNS, firewall, TLS certificate)");
+            "and that this host can reach it (DNS, firewall)");
         return ExitCodes.ControllerUnreachable;
+    }
+
+    /// <summary>TLS for enrollment: no client certificate yet; the server must present the pinned CA and chain to it.</summary>
+    internal static SslClientAuthenticationOptions PinnedTls(CaPin pin, Action<string> refused) => new()
+    {
+        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            if (FleetTrust.CheckEnrollmentServer(pin.Sha256, pin.Certificate, certificate, chain, errors, DateTimeOffset.UtcNow) is not { } reason)
+            {
+                return true;
+            }
+
+            refused(reason);
+            return false;
+        },
+    };
+
+    /// <summary>Null if <paramref name="url"/> is usable for enrollment (an https controller URL), else what is wrong.</summary>
+    internal static string? CheckUrl(string url)
+    {
+        if (ControllerUrl.Check(url) is { } error)
+        {
+            return error;
+        }
+
+        return url.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            ? null
+            : $"--controller '{url}': the agent endpoint is https (mutual TLS); use https://HOST:PORT";
+    }
+
+    /// <summary>The CA pin from --ca-sha256 and/or --ca-file (which must agree); one of them is required.</summary>
+    internal static CaPin ReadPin(string? sha256, string? caFile)
+    {
+        byte[]? fromHex = null;
+        if (sha256 is not null)
+        {
+            try
+            {
+                fromHex = FleetTrust.ParsePin(sha256);
+            }
+            catch (FormatException e)
+            {
+                throw new UsageException(e.Message);
+            }
+        }
+
+        if (caFile is null)
+        {
+            return new CaPin(fromHex ?? throw new UsageException(
+                "enroll: --ca-sha256 HEX (the ca_sha256 printed by `fleet token create`) or --ca-file PEM is required: without it this host cannot tell the real controller from an impostor"), null);
+        }
+
+        var ca = LoadCaFile(caFile);
+        var fromFile = FleetTrust.Fingerprint(ca);
+        if (fromHex is not null && !fromHex.AsSpan().SequenceEqual(fromFile))
+        {
+            ca.Dispose();
+            throw new UsageException(
+                $"--ca-sha256 and --ca-file disagree: the file's certificate has SHA-256 {Convert.ToHexStringLower(fromFile)}; give one of them, or the matching pair");
+        }
+
+        return new CaPin(fromFile, ca);
+    }
+
+    private static X509Certificate2 LoadCaFile(string path)
+    {
+        X509Certificate2 ca;
+        try
+        {
+            var pem = File.ReadAllText(path);
+            if (!PemEncoding.TryFind(pem, out var fields) || pem[fields.Label] != "CERTIFICATE")
+            {
+                throw new UsageException($"--ca-file '{path}': no PEM CERTIFICATE block; give the fleet CA certificate (PEM)");
+            }
+
+            ca = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(pem[fields.Base64Data]));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or FormatException)
+        {
+            throw new UsageException($"--ca-file '{path}': cannot read a PEM certificate ({e.Message}); give the fleet CA certificate (PEM)");
+        }
+
+        if (!FleetTrust.IsCa(ca))
+        {
+            var subject = ca.Subject;
+            ca.Dispose();
+            throw new UsageException($"--ca-file '{path}': '{subject}' is not a CA certificate; give the fleet CA, not a server or client certificate");
+        }
+
+        return ca;
     }
 
     private static string Describe(RpcException e) =>
         e.Status.DebugException is { } inner ? $"{e.Status.Detail} ({inner.GetBaseException().Message})" : e.Status.Detail;
+}
+
+/// <summary>The fleet CA as the operator named it: its SHA-256, and the certificate itself when given with --ca-file.</summary>
+internal sealed record CaPin(byte[] Sha256, X509Certificate2? Certificate) : IDisposable
+{
+    public void Dispose() => Certificate?.Dispose();
 }

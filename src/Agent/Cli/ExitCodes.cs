@@ -13,4 +13,5 @@ internal static class ExitCodes
     public const int EnrollRejected = 7;
     public const int Busy = 8;
     public const int ChangesPending = 9;
+    public const int ControllerUntrusted = 10;
 }

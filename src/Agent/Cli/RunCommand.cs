@@ -18,6 +18,18 @@ internal static class RunCommand
         var config = await AgentConfig.LoadAsync(configPath, CancellationToken.None);
         Directory.CreateDirectory(config.StateDirectory);
         var journal = await Journal.OpenAsync(config.JournalPath, TimeProvider.System, CancellationToken.None);
+        var identity = await AgentIdentity.LoadAsync(config.IdentityPath, CancellationToken.None);
+        CommandVerifier verifier;
+        try
+        {
+            verifier = new CommandVerifier(Convert.FromBase64String(config.CommandSigningKey), config.CommandSigningKeyId);
+        }
+        catch (IdentityException e)
+        {
+            throw new ConfigException($"{configPath}: {e.Message}; re-enroll with --force and a new token");
+        }
+
+        using var replay = await ReplayGuard.OpenAsync(config.ReplayGuardPath, TimeProvider.System, CancellationToken.None);
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
         {
@@ -38,6 +50,8 @@ internal static class RunCommand
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(config);
         services.AddSingleton(journal);
+        services.AddSingleton(new IdentityHolder(identity, verifier));
+        services.AddSingleton(replay);
         services.AddSingleton(new HostPaths(config.Root));
         services.AddSingleton<ICommandRunner, ProcessCommandRunner>();
         services.AddSingleton(new HttpClient());
@@ -62,13 +76,22 @@ internal static class RunCommand
         services.AddHostedService(sp => sp.GetRequiredService<PlanService>());
         services.AddHostedService<HeartbeatService>();
         services.AddHostedService<CommandConsumer>();
+        services.AddHostedService(sp => new CertificateRenewer(
+            config, configPath, sp.GetRequiredService<IdentityHolder>(), sp.GetRequiredService<ControllerClient>(), TimeProvider.System,
+            sp.GetRequiredService<ILogger<CertificateRenewer>>()));
 
         using var host = builder.Build();
         var logger = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("odoofleet-agent");
         logger.LogInformation(
-            "agent {Version} for host {HostId}: controllers {Controllers}, journal {Journal} (applied {Applied}, pending {Pending})",
+            "agent {Version} for host {HostId}: controllers {Controllers}, journal {Journal} (applied {Applied}, pending {Pending}), certificate valid until {NotAfter:O}, command signing key {KeyId}",
             Facts.FactCollector.AgentVersion, config.HostId, string.Join(", ", config.ControllerUrls), config.JournalPath,
-            journal.Current.AppliedGeneration, journal.Current.PendingGeneration);
+            journal.Current.AppliedGeneration, journal.Current.PendingGeneration, identity.Certificate.NotAfter.ToUniversalTime(), verifier.KeyId);
+        if (replay.CorruptCopy is { } corrupt)
+        {
+            logger.LogWarning(
+                "replay cache {Path} was unreadable (moved to {Corrupt}); commands issued before now are refused", config.ReplayGuardPath, corrupt);
+        }
+
         await host.RunAsync();
         return ExitCodes.Ok;
     }

@@ -4,20 +4,30 @@ using OdooFleet.Agent.IO;
 
 namespace OdooFleet.Agent.Configuration;
 
-/// <summary>The agent's identity and where to reach the fleet; written by `enroll`, read by `run`.</summary>
+/// <summary>Where to reach the fleet and what to trust; written by `enroll`, read by `run`. The private key lives in <see cref="IdentityPath"/>.</summary>
 internal sealed record AgentConfig
 {
     public const string DefaultPath = "/etc/odoofleet/agent.json";
     public const string DefaultStateDirectory = "/var/lib/odoofleet";
+    public const string IdentityFileName = "agent-identity.pem";
 
     public required string HostId { get; init; }
-    public required string AgentSecret { get; init; }
     public required IReadOnlyList<string> ControllerUrls { get; init; }
     public required BrokerSettings Broker { get; init; }
+
+    /// <summary>One PEM file: the host's private key (PKCS#8), its client certificate and the fleet CA.</summary>
+    public required string IdentityPath { get; init; }
+
+    /// <summary>SubjectPublicKeyInfo (DER, base64) of the key that signs host commands.</summary>
+    public required string CommandSigningKey { get; init; }
+
+    /// <summary>The controller's id of <see cref="CommandSigningKey"/> (lowercase hex of the first 8 bytes of SHA-256 of the SPKI).</summary>
+    public required string CommandSigningKeyId { get; init; }
+
     public string? Name { get; init; }
     public DateTimeOffset? EnrolledAt { get; init; }
 
-    /// <summary>journal.json and spec.json live here.</summary>
+    /// <summary>journal.json, spec.json and nonces.json live here.</summary>
     public string StateDirectory { get; init; } = DefaultStateDirectory;
 
     /// <summary>Root that managed paths are resolved under; "/" on a real host.</summary>
@@ -27,6 +37,12 @@ internal sealed record AgentConfig
 
     public string SpecCachePath => Path.Combine(StateDirectory, "spec.json");
 
+    public string ReplayGuardPath => Path.Combine(StateDirectory, "nonces.json");
+
+    /// <summary>The identity file beside a config file: /etc/odoofleet/agent.json → /etc/odoofleet/agent-identity.pem.</summary>
+    public static string IdentityPathBeside(string configPath) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(configPath))!, IdentityFileName);
+
     public static async Task<AgentConfig> LoadAsync(string path, CancellationToken ct)
     {
         byte[] bytes;
@@ -34,13 +50,9 @@ internal sealed record AgentConfig
         {
             bytes = await File.ReadAllBytesAsync(path, ct);
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ConfigException($"{path}: not found; enroll this host first with `odoofleet-agent enroll --controller URL --token TOKEN`");
-        }
-        catch (DirectoryNotFoundException)
-        {
-            throw new ConfigException($"{path}: not found; enroll this host first with `odoofleet-agent enroll --controller URL --token TOKEN`");
+            throw new ConfigException($"{path}: not found; enroll this host first with `odoofleet-agent enroll --controller https://HOST:PORT --token TOKEN --ca-sha256 HEX`");
         }
 
         AgentConfig? config;
@@ -50,23 +62,37 @@ internal sealed record AgentConfig
         }
         catch (JsonException e)
         {
-            throw new ConfigException($"{path}: is not valid agent configuration ({e.Message}); re-enroll with --force");
+            // An agent.json from before client certificates has agentSecret and none of identityPath/commandSigningKey.
+            throw new ConfigException($"{path}: is not valid agent configuration ({e.Message}); re-enroll with --force and a new token");
         }
 
-        if (config is null || config.HostId.Length == 0 || config.AgentSecret.Length == 0 || config.ControllerUrls.Count == 0)
+        if (config is null || config.HostId.Length == 0 || config.ControllerUrls.Count == 0 || config.IdentityPath.Length == 0
+            || config.CommandSigningKey.Length == 0 || config.CommandSigningKeyId.Length == 0)
         {
-            throw new ConfigException($"{path}: hostId, agentSecret and controllerUrls are required; re-enroll with --force");
+            throw new ConfigException($"{path}: hostId, controllerUrls, identityPath, commandSigningKey and commandSigningKeyId are required; re-enroll with --force and a new token");
+        }
+
+        if (config.ControllerUrls.FirstOrDefault(u => !u.StartsWith("https://", StringComparison.OrdinalIgnoreCase)) is { } plain)
+        {
+            throw new ConfigException($"{path}: controllerUrls: '{plain}' is not https; the agent only talks to controllers over TLS; fix the URL or re-enroll with --force");
+        }
+
+        try
+        {
+            Convert.FromBase64String(config.CommandSigningKey);
+        }
+        catch (FormatException)
+        {
+            throw new ConfigException($"{path}: commandSigningKey is not base64; re-enroll with --force and a new token");
         }
 
         return config;
     }
 
-    /// <summary>Writes the config (it holds secrets): mode 0600 in a 0700 directory, atomically.</summary>
+    /// <summary>Writes the config (it holds broker credentials): mode 0600 in a 0700 directory, atomically.</summary>
     public async Task SaveAsync(string path, CancellationToken ct)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        PrivateDirectory.Ensure(path);
         var json = JsonSerializer.SerializeToUtf8Bytes(this, AgentJsonContext.Default.AgentConfig);
         await AtomicFile.WriteAsync(path, json, UnixFileMode.UserRead | UnixFileMode.UserWrite, ct);
     }
@@ -92,6 +118,19 @@ internal sealed record BrokerSettings
 
 internal sealed class ConfigException(string message) : Exception(message);
 
+internal static class PrivateDirectory
+{
+    private const UnixFileMode Mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Creates the parent directory of <paramref name="filePath"/> with mode 0700 (secrets live in it).</summary>
+    public static void Ensure(string filePath)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(filePath))!;
+        Directory.CreateDirectory(directory, Mode);
+        File.SetUnixFileMode(directory, Mode);
+    }
+}
+
 [JsonSourceGenerationOptions(
     WriteIndented = true,
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
@@ -99,4 +138,5 @@ internal sealed class ConfigException(string message) : Exception(message);
     UseStringEnumConverter = true)]
 [JsonSerializable(typeof(AgentConfig))]
 [JsonSerializable(typeof(Transport.JournalState))]
+[JsonSerializable(typeof(Transport.ReplayState))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

@@ -9,12 +9,15 @@ namespace OdooFleet.Agent.Transport;
 
 /// <summary>
 /// Consumes this host's durable queue (declared by the controller): manual ack, prefetch 1,
-/// automatic recovery. A converge is journaled as pending before its message is acked, so an
-/// agent crash after the ack still converges; a plan is read-only and goes to the plan service;
-/// anything it cannot use is dead-lettered.
+/// automatic recovery. Only signed, unexpired, unreplayed commands for this host are accepted;
+/// their nonce is recorded before the ack. A converge is journaled as pending before its message
+/// is acked, so an agent crash after the ack still converges; a plan is read-only and goes to the
+/// plan service; anything it cannot use is dead-lettered.
 /// </summary>
 internal sealed partial class CommandConsumer(
     AgentConfig config,
+    IdentityHolder identity,
+    ReplayGuard replay,
     Journal journal,
     ConvergeCoordinator coordinator,
     PlanService planner,
@@ -85,7 +88,13 @@ internal sealed partial class CommandConsumer(
         var tag = delivery.DeliveryTag;
         try
         {
-            var decision = HostCommandDecoder.Decide(delivery.Body.Span, config.HostId, journal.Current.ReportedGeneration);
+            var context = new CommandContext(config.HostId, journal.Current.ReportedGeneration, identity.Verifier, replay, time.GetUtcNow());
+            var decision = HostCommandDecoder.Decide(delivery.Body.Span, context);
+            if (decision is CommandDecision.AlreadyDone or CommandDecision.Converge or CommandDecision.Plan)
+            {
+                decision = await AdmitAsync(decision, ct);
+            }
+
             switch (decision)
             {
                 case CommandDecision.Reject reject:
@@ -103,7 +112,7 @@ internal sealed partial class CommandConsumer(
                     break;
                 case CommandDecision.Plan plan:
                     await channel.BasicAckAsync(tag, multiple: false, ct);
-                    planner.Enqueue(new PlanRequest(plan.RequestId, plan.IssuedAt ?? time.GetUtcNow()), $"queue: plan command {plan.CommandId}");
+                    planner.Enqueue(new PlanRequest(plan.RequestId, plan.IssuedAt), $"queue: plan command {plan.CommandId}");
                     break;
             }
         }
@@ -117,6 +126,25 @@ internal sealed partial class CommandConsumer(
             LogHandleFailed(logger, tag, e.Message);
             await RequeueLaterAsync(channel, tag, ct);
         }
+    }
+
+    /// <summary>Records the command's nonce durably (before any ack); a nonce recorded meanwhile, or a full cache, rejects it.</summary>
+    private async Task<CommandDecision> AdmitAsync(CommandDecision decision, CancellationToken ct)
+    {
+        var admission = decision switch
+        {
+            CommandDecision.AlreadyDone done => done.Admission,
+            CommandDecision.Converge converge => converge.Admission,
+            CommandDecision.Plan plan => plan.Admission,
+            _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "only accepted commands carry a nonce"),
+        };
+        return await replay.TryRecordAsync(admission.Nonce, admission.KeepUntil, ct) switch
+        {
+            ReplayRecord.Recorded => decision,
+            ReplayRecord.Replayed => new CommandDecision.Reject("replayed (nonce seen before)"),
+            _ => new CommandDecision.Reject(
+                $"the replay cache holds {replay.Count} unexpired nonces (its limit); refusing new commands until some expire (is something flooding this queue?)"),
+        };
     }
 
     private async Task RequeueLaterAsync(IChannel channel, ulong tag, CancellationToken ct)

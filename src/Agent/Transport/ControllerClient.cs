@@ -1,3 +1,4 @@
+using System.Net.Security;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.Extensions.Logging;
@@ -8,7 +9,8 @@ namespace OdooFleet.Agent.Transport;
 
 /// <summary>
 /// gRPC clients for the configured controllers: one current endpoint, fail-over to the next on
-/// error (round robin). Every call carries "authorization: Agent &lt;host_id&gt;:&lt;secret&gt;".
+/// error (round robin). Mutual TLS: the host's client certificate proves who it is, and only a
+/// server certificate issued by the fleet CA for the URL's host name is accepted.
 /// </summary>
 internal sealed partial class ControllerClient : IDisposable
 {
@@ -17,19 +19,21 @@ internal sealed partial class ControllerClient : IDisposable
 
     private readonly IReadOnlyList<string> urls;
     private readonly GrpcChannel?[] channels;
-    private readonly Metadata auth;
+    private readonly IdentityHolder identity;
+    private readonly TimeProvider time;
+    private readonly ILogger logger;
     private int current;
 
-    public ControllerClient(AgentConfig config)
+    public ControllerClient(AgentConfig config, IdentityHolder identity, TimeProvider time, ILogger<ControllerClient> logger)
     {
         urls = config.ControllerUrls;
         channels = new GrpcChannel?[urls.Count];
-        auth = new Metadata { { "authorization", $"Agent {config.HostId}:{config.AgentSecret}" } };
+        this.identity = identity;
+        this.time = time;
+        this.logger = logger;
     }
 
     public string CurrentUrl => urls[Volatile.Read(ref current) % urls.Count];
-
-    public Metadata Auth => auth;
 
     public AgentService.AgentServiceClient Client
     {
@@ -38,8 +42,25 @@ internal sealed partial class ControllerClient : IDisposable
             var index = Volatile.Read(ref current) % urls.Count;
             lock (channels)
             {
-                channels[index] ??= CreateChannel(urls[index]);
+                channels[index] ??= CreateChannel(urls[index], MutualTls(identity, time, reason => LogServerRefused(logger, urls[index], reason)));
                 return new AgentService.AgentServiceClient(channels[index]!);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After a renewal: drops every channel, so the next call opens connections that present the new
+    /// certificate (pooled connections would keep presenting the old one). Calls in flight fail as
+    /// cancelled, which callers treat as transient and retry.
+    /// </summary>
+    public void ResetChannels()
+    {
+        lock (channels)
+        {
+            for (var i = 0; i < channels.Length; i++)
+            {
+                channels[i]?.Dispose();
+                channels[i] = null;
             }
         }
     }
@@ -67,7 +88,7 @@ internal sealed partial class ControllerClient : IDisposable
             var url = CurrentUrl;
             try
             {
-                return await Client.GetHostSpecAsync(new GetHostSpecRequest { HostId = hostId }, Auth, DateTime.UtcNow + CallTimeout, ct);
+                return await Client.GetHostSpecAsync(new GetHostSpecRequest { HostId = hostId }, deadline: DateTime.UtcNow + CallTimeout, cancellationToken: ct);
             }
             catch (RpcException e) when (!ct.IsCancellationRequested)
             {
@@ -86,11 +107,34 @@ internal sealed partial class ControllerClient : IDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Call} on {Url} failed: {Status} {Detail}")]
     public static partial void LogCallFailed(ILogger logger, string call, string url, StatusCode status, string detail);
 
-    public static GrpcChannel CreateChannel(string url) =>
+    /// <summary>
+    /// TLS for the agent's own calls: the current client certificate (read at each handshake, so a
+    /// renewed one is used by new connections) and a server check against the current fleet CA.
+    /// </summary>
+    public static SslClientAuthenticationOptions MutualTls(IdentityHolder identity, TimeProvider time, Action<string> refused) => new()
+    {
+        LocalCertificateSelectionCallback = (_, _, _, _, _) => identity.Identity.Certificate,
+        RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
+        {
+            if (FleetTrust.CheckServer(identity.Identity.Ca, certificate, chain, errors, time.GetUtcNow()) is not { } reason)
+            {
+                return true;
+            }
+
+            refused(reason);
+            return false;
+        },
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "controller {Url} is not trusted: {Reason}; check the URL, or that its server certificate is issued by the fleet CA for that host name")]
+    private static partial void LogServerRefused(ILogger logger, string url, string reason);
+
+    public static GrpcChannel CreateChannel(string url, SslClientAuthenticationOptions tls) =>
         GrpcChannel.ForAddress(url, new GrpcChannelOptions
         {
             HttpHandler = new SocketsHttpHandler
             {
+                SslOptions = tls,
                 ConnectTimeout = TimeSpan.FromSeconds(10),
                 KeepAlivePingDelay = TimeSpan.FromSeconds(30),
                 KeepAlivePingTimeout = TimeSpan.FromSeconds(10),

@@ -178,7 +178,7 @@ internal sealed partial class ConvergeCoordinator(
             try
             {
                 var response = await controller.Client.ReportConvergeAsync(
-                    report, controller.Auth, DateTime.UtcNow + ControllerClient.CallTimeout, ct);
+                    report, deadline: DateTime.UtcNow + ControllerClient.CallTimeout, cancellationToken: ct);
                 if (!response.Accepted)
                 {
                     // The controller has a newer view (e.g. a newer generation); retrying would not change its mind.

@@ -63,7 +63,7 @@ internal sealed partial class HeartbeatService(
     private async Task RunStreamAsync(Backoff backoff, CancellationToken ct)
     {
         using var streamCts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        using var call = controller.Client.Connect(controller.Auth, cancellationToken: streamCts.Token);
+        using var call = controller.Client.Connect(cancellationToken: streamCts.Token);
         var acks = ReadAcksAsync(call.ResponseStream, backoff, streamCts.Token);
         var first = true;
         try

@@ -132,7 +132,7 @@ internal sealed partial class PlanService(
             var url = controller.CurrentUrl;
             try
             {
-                var response = await controller.Client.ReportPlanAsync(report, controller.Auth, DateTime.UtcNow + ControllerClient.CallTimeout, ct);
+                var response = await controller.Client.ReportPlanAsync(report, deadline: DateTime.UtcNow + ControllerClient.CallTimeout, cancellationToken: ct);
                 if (!response.Accepted)
                 {
                     LogNotAccepted(logger, report.RequestId);

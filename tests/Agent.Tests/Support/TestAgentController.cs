@@ -1,23 +1,37 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using OdooFleet.Agent.Tests.Transport;
+using OdooFleet.Agent.Transport;
 using OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Agent.Tests.Support;
 
-/// <summary>AgentService with a canned spec, recording plan reports; checks the agent's credential.</summary>
-internal sealed class FakeAgentService(string hostId, string secret) : AgentService.AgentServiceBase
+/// <summary>
+/// AgentService with a canned spec, recording plan reports; knows the caller only by its client
+/// certificate (SAN URI), like the real controller. Enroll and RenewCertificate sign CSRs with the test CA.
+/// </summary>
+internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentService.AgentServiceBase
 {
+    public const string Token = "oft_test-token";
+
     public HostSpec Spec { get; set; } = new() { HostId = hostId, Generation = 1, Odoo = new OdooSpec() };
 
     public ConcurrentQueue<PlanReport> Reports { get; } = new();
+
+    /// <summary>Serial numbers of the client certificates callers presented, in call order.</summary>
+    public ConcurrentQueue<string> CallerSerials { get; } = new();
+
+    public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(7);
 
     public int SpecFetches => specFetches;
 
@@ -28,6 +42,31 @@ internal sealed class FakeAgentService(string hostId, string secret) : AgentServ
     public TaskCompletionSource<PlanReport> Reported { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private int specFetches;
+
+    public override Task<EnrollResponse> Enroll(EnrollRequest request, ServerCallContext context)
+    {
+        if (request.Token != Token)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "token invalid, expired or already used"));
+        }
+
+        return Task.FromResult(new EnrollResponse
+        {
+            HostId = hostId,
+            Name = request.Name,
+            Broker = new BrokerConnection { Host = "127.0.0.1", Port = 5672, Username = $"fleet-host-{hostId}", Password = "p", Queue = $"fleet.host.{hostId}" },
+            Identity = pki.IdentityFor(request.Csr.ToByteArray(), hostId, DateTimeOffset.UtcNow.AddMinutes(-1), CertificateLifetime),
+        });
+    }
+
+    public override Task<RenewCertificateResponse> RenewCertificate(RenewCertificateRequest request, ServerCallContext context)
+    {
+        Authenticate(context);
+        return Task.FromResult(new RenewCertificateResponse
+        {
+            Identity = pki.IdentityFor(request.Csr.ToByteArray(), hostId, DateTimeOffset.UtcNow.AddMinutes(-1), CertificateLifetime),
+        });
+    }
 
     public override Task<HostSpec> GetHostSpec(GetHostSpecRequest request, ServerCallContext context)
     {
@@ -47,14 +86,22 @@ internal sealed class FakeAgentService(string hostId, string secret) : AgentServ
 
     private void Authenticate(ServerCallContext context)
     {
-        if (context.RequestHeaders.GetValue("authorization") != $"Agent {hostId}:{secret}")
+        // Kestrel already checked that the certificate chains to the test CA.
+        var certificate = context.GetHttpContext().Connection.ClientCertificate;
+        if (certificate is null || !FleetTrust.SanUris(certificate).Contains(FleetTrust.HostUriPrefix + hostId))
         {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "agent credential missing or invalid"));
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "client certificate missing or not for this host"));
         }
+
+        CallerSerials.Enqueue(certificate.SerialNumber);
     }
 }
 
-/// <summary>A real gRPC server (Kestrel, HTTP/2 cleartext) on 127.0.0.1 and a random port, serving a FakeAgentService.</summary>
+/// <summary>
+/// A real gRPC server (Kestrel, HTTP/2 over TLS) on 127.0.0.1 and a random port, serving a FakeAgentService:
+/// its server certificate is issued by <c>serverPki</c> (sent with that CA), and it accepts client
+/// certificates from <c>clientPki</c> (when given; Enroll needs none).
+/// </summary>
 internal sealed class TestAgentController : IAsyncDisposable
 {
     private readonly WebApplication app;
@@ -68,13 +115,29 @@ internal sealed class TestAgentController : IAsyncDisposable
 
     public FakeAgentService Service { get; }
 
+    /// <summary>https://127.0.0.1:PORT</summary>
     public string Address { get; }
 
-    public static async Task<TestAgentController> StartAsync(FakeAgentService service)
+    /// <summary>https://localhost:PORT (the server certificate names both).</summary>
+    public string LocalhostAddress => Address.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
+
+    public static async Task<TestAgentController> StartAsync(FakeAgentService service, TestPki serverPki, TestPki? clientPki = null, string serverName = "localhost")
     {
+        var serverCertificate = serverPki.IssueServer(serverName);
+        var clientCa = (clientPki ?? serverPki).CaPublic;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = serverCertificate,
+                ServerCertificateChain = [serverPki.CaPublic],
+                ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                ClientCertificateValidation = (certificate, _, _) => ChainsTo(certificate, clientCa),
+            });
+        }));
         builder.Services.AddGrpc();
         builder.Services.AddSingleton(service);
         var app = builder.Build();
@@ -82,6 +145,22 @@ internal sealed class TestAgentController : IAsyncDisposable
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new TestAgentController(app, service, address);
+    }
+
+    private static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 ca)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (chain.Build(certificate))
+        {
+            return true;
+        }
+
+        // A CA issued by an anchor (not self-signed) ends the chain as "partial"; accept that fault alone.
+        return chain.ChainElements[^1].Certificate.RawData.AsSpan().SequenceEqual(ca.RawData)
+            && chain.ChainStatus.All(s => s.Status == X509ChainStatusFlags.PartialChain);
     }
 
     public async ValueTask DisposeAsync()

@@ -13,12 +13,12 @@ namespace OdooFleet.Agent.Tests.Transport;
 public sealed class PlanServiceTests : IDisposable
 {
     private const string HostId = "h-3kq9t2mzpa";
-    private const string Secret = "ofa_test-secret";
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     private readonly TempDirectory root = new();
     private readonly TempDirectory state = new();
     private readonly HttpClient http = new();
+    private readonly TestPki pki = new(notBefore: Now.AddDays(-1));
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -27,6 +27,7 @@ public sealed class PlanServiceTests : IDisposable
     public void Dispose()
     {
         http.Dispose();
+        pki.Dispose();
         root.Dispose();
         state.Dispose();
     }
@@ -36,8 +37,10 @@ public sealed class PlanServiceTests : IDisposable
         var config = new AgentConfig
         {
             HostId = HostId,
-            AgentSecret = Secret,
             ControllerUrls = [controllerUrl],
+            IdentityPath = state.Combine("agent-identity.pem"),
+            CommandSigningKey = Convert.ToBase64String(pki.SigningKeySpki),
+            CommandSigningKeyId = pki.SigningKeyId,
             Broker = new BrokerSettings { Host = "127.0.0.1", Username = "u", Password = "p", Queue = "q" },
             StateDirectory = state.Path,
             Root = root.Path,
@@ -49,14 +52,15 @@ public sealed class PlanServiceTests : IDisposable
         };
         var converger = new LocalConverger(
             environment, new ConvergeEngine(time, NullLogger<ConvergeEngine>.Instance), LockPath, time, NullLogger<LocalConverger>.Instance);
-        client = new ControllerClient(config);
+        var identity = new IdentityHolder(pki.HostIdentity(HostId, pki.NotBefore, TimeSpan.FromDays(365)), pki.Verifier());
+        client = new ControllerClient(config, identity, time, NullLogger<ControllerClient>.Instance);
         return new PlanService(config, client, converger, time, NullLogger<PlanService>.Instance);
     }
 
-    private static async Task<TestAgentController> StartControllerAsync(HostSpec spec)
+    private async Task<TestAgentController> StartControllerAsync(HostSpec spec)
     {
-        var service = new FakeAgentService(HostId, Secret) { Spec = spec };
-        return await TestAgentController.StartAsync(service);
+        var service = new FakeAgentService(HostId, pki) { Spec = spec };
+        return await TestAgentController.StartAsync(service, pki);
     }
 
     private static HostSpec SpecWithoutRelease(long generation) => new() { HostId = HostId, Generation = generation, Odoo = new OdooSpec() };
