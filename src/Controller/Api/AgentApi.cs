@@ -6,6 +6,7 @@ using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Hosting;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Secrets;
 using OdooFleet.Controller.Security;
 using HostSpec = OdooFleet.Contracts.V1.HostSpec;
 
@@ -23,6 +24,7 @@ internal sealed partial class AgentApi(
     AgentIdentityFactory identities,
     HostCommandPublisher commands,
     BrokerUsers brokerUsers,
+    OdooAdminPasswords adminPasswords,
     IOptions<FleetOptions> fleetOptions,
     IOptions<BrokerOptions> brokerOptions,
     IHostApplicationLifetime lifetime,
@@ -227,6 +229,7 @@ internal sealed partial class AgentApi(
         {
             Profile = ProfileRules.WithDefaults(host.Profile, o.ProfileDefaults),
             Wheelhouse = string.IsNullOrEmpty(o.Wheelhouse) ? null : o.Wheelhouse,
+            AdminPasswdHash = await adminPasswords.HashAsync(host.Id, context.CancellationToken),
         }.ToProto();
     }
 

@@ -235,6 +235,7 @@ internal static class ProtoMapping
                 MaxCronThreads = p.MaxCronThreads ?? 0,
                 Options = { p.OdooOptions.ToDictionary(StringComparer.Ordinal) },
                 LogLevel = p.LogLevel ?? "",
+                AdminPasswdHash = s.AdminPasswdHash,
             },
             Postgres = postgres,
             Web = new V1.WebSpec

@@ -106,4 +106,7 @@ internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Rel
 
     /// <summary>Directory of Python wheels on every host (Fleet:Wheelhouse); null = hosts build from source.</summary>
     public string? Wheelhouse { get; init; }
+
+    /// <summary>The host's Odoo master password hash (passlib pbkdf2-sha512); "" = the agent makes its own.</summary>
+    public string AdminPasswdHash { get; init; } = "";
 }

@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using OdooFleet.Controller.Api;
+using OdooFleet.Controller.Secrets;
 
 namespace OdooFleet.Controller.Security;
 
@@ -17,6 +18,7 @@ internal static class FleetSecurityHosting
         services.AddSingleton<HostCertificateStore>();
         services.AddSingleton<AgentIdentityFactory>();
         services.AddSingleton<AgentAuthenticator>();
+        services.AddSingleton<OdooAdminPasswords>();
         return services;
     }
 

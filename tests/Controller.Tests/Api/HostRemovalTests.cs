@@ -3,6 +3,7 @@ using OdooFleet.Controller.Api;
 using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Messaging;
 using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Secrets;
 using OdooFleet.Controller.Tests.Messaging;
 using OdooFleet.Controller.Tests.Persistence;
 using RabbitMQ.Client;
@@ -28,7 +29,7 @@ public sealed class HostRemovalTests(MigratedDatabaseFixture database, BrokerFix
 
     private HostCommandPublisher Publisher => publisher ??= broker.NewPublisher(signer, TimeProvider.System);
 
-    private HostRemoval NewRemoval() => new(hosts, users, TimeProvider.System, NullLogger<HostRemoval>.Instance);
+    private HostRemoval NewRemoval() => new(hosts, users, new OdooAdminPasswords(BrokerFixture.NewSecretStore(database.Database)), TimeProvider.System, NullLogger<HostRemoval>.Instance);
 
     public async ValueTask DisposeAsync()
     {
