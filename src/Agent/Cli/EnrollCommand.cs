@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -62,7 +63,24 @@ internal static class EnrollCommand
         foreach (var url in urls)
         {
             string? refusal = null;
-            using var channel = ControllerClient.CreateChannel(url, PinnedTls(pin, reason => refusal = reason));
+            CaPin urlPin;
+            try
+            {
+                urlPin = pin.Certificate is null ? new CaPin(pin.Sha256, await FetchPinnedCaAsync(url, pin.Sha256, ct)) : pin;
+            }
+            catch (HttpRequestException e)
+            {
+                unreachable.Add($"  {url}: fetching {url}{CaCertificatePath} failed ({e.GetBaseException().Message})");
+                continue;
+            }
+            catch (IdentityException e)
+            {
+                untrusted.Add($"  {url}: {e.Message}");
+                continue;
+            }
+
+            using var fetchedPin = ReferenceEquals(urlPin, pin) ? null : urlPin;
+            using var channel = ControllerClient.CreateChannel(url, PinnedTls(urlPin, reason => refusal = reason));
             var client = new AgentService.AgentServiceClient(channel);
             EnrollResponse response;
             try
@@ -167,6 +185,80 @@ internal static class EnrollCommand
             "\ncheck the URL (scheme, host and port of the controller's agent endpoint), that the controller is running, " +
             "and that this host can reach it (DNS, firewall)");
         return ExitCodes.ControllerUnreachable;
+    }
+
+    /// <summary>Where every controller serves the fleet CA certificate (DER): public, like any CA certificate.</summary>
+    internal const string CaCertificatePath = "/fleet-ca.crt";
+
+    /// <summary>
+    /// The fleet CA named by <paramref name="pin"/>, downloaded from the controller: TLS servers on
+    /// Linux never send a self-signed root in the handshake, so the agent fetches it first. The
+    /// download trusts nothing and sends nothing secret; the bytes count only if their SHA-256 is
+    /// the pin and they are a CA certificate. The enrollment call then trusts exactly that CA.
+    /// </summary>
+    internal static async Task<X509Certificate2> FetchPinnedCaAsync(string url, byte[] pin, CancellationToken ct)
+    {
+        // The server is not known yet: its certificate is kept and checked against the CA once the
+        // CA's bytes have proved to be the pinned ones.
+        X509Certificate2? server = null;
+        var serverErrors = SslPolicyErrors.None;
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(10),
+            SslOptions =
+            {
+                RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+                {
+                    server = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    // Chain errors are expected (the fleet CA is in no system store) and judged below.
+                    serverErrors = errors & ~SslPolicyErrors.RemoteCertificateChainErrors;
+                    return server is not null;
+                },
+            },
+        };
+        using var http = new HttpClient(handler) { Timeout = CallTimeout, MaxResponseContentBufferSize = 64 * 1024 };
+        using var request = new HttpRequestMessage(HttpMethod.Get, url + CaCertificatePath)
+        {
+            Version = HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher,
+        };
+        using var response = await http.SendAsync(request, ct);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new IdentityException($"{url}{CaCertificatePath} answered {(int)response.StatusCode}: this is not an OdooFleet controller (or an older one); pass the CA with --ca-file");
+        }
+
+        var der = await response.Content.ReadAsByteArrayAsync(ct);
+        if (!SHA256.HashData(der).AsSpan().SequenceEqual(pin))
+        {
+            throw new IdentityException(
+                $"the CA served at {url}{CaCertificatePath} has SHA-256 {Convert.ToHexStringLower(SHA256.HashData(der))}, not the pinned one: " +
+                "this is not the fleet the token came from, or --ca-sha256 was mistyped");
+        }
+
+        X509Certificate2 ca;
+        try
+        {
+            ca = X509CertificateLoader.LoadCertificate(der);
+        }
+        catch (CryptographicException e)
+        {
+            throw new IdentityException($"{url}{CaCertificatePath}: not a certificate ({e.Message})");
+        }
+
+        using (server)
+        {
+            var refusal = !FleetTrust.IsCa(ca) ? "the pinned certificate is not a CA"
+                : FleetTrust.CheckServer(ca, server, null, serverErrors, DateTimeOffset.UtcNow) is { } why ? $"the server's own certificate: {why}"
+                : null;
+            if (refusal is not null)
+            {
+                ca.Dispose();
+                throw new IdentityException($"{url}{CaCertificatePath}: {refusal}");
+            }
+        }
+
+        return ca;
     }
 
     /// <summary>TLS for enrollment: no client certificate yet; the server must present the pinned CA and chain to it.</summary>

@@ -75,6 +75,8 @@ internal static class RunCommand
         services.AddSingleton<PlanService>();
         services.AddHostedService(sp => sp.GetRequiredService<PlanService>());
         services.AddHostedService<HeartbeatService>();
+        services.AddSingleton<RejectionReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<RejectionReporter>());
         services.AddHostedService<CommandConsumer>();
         services.AddHostedService(sp => new CertificateRenewer(
             config, configPath, sp.GetRequiredService<IdentityHolder>(), sp.GetRequiredService<ControllerClient>(), TimeProvider.System,

@@ -21,6 +21,7 @@ internal sealed partial class CommandConsumer(
     Journal journal,
     ConvergeCoordinator coordinator,
     PlanService planner,
+    RejectionReporter rejections,
     TimeProvider time,
     ILogger<CommandConsumer> logger) : BackgroundService
 {
@@ -100,6 +101,7 @@ internal sealed partial class CommandConsumer(
                 case CommandDecision.Reject reject:
                     LogRejected(logger, tag, delivery.BasicProperties.MessageId ?? "", reject.Reason);
                     await channel.BasicNackAsync(tag, multiple: false, requeue: false, ct);
+                    rejections.Report(delivery.BasicProperties.MessageId ?? "", reject.Reason);
                     break;
                 case CommandDecision.AlreadyDone done:
                     LogDuplicate(logger, tag, done.Generation, done.ReportedGeneration);
