@@ -12,6 +12,9 @@
 #   stack.sh status                what runs
 #   stack.sh down                  stop and remove everything up created (keeps apt packages and caches)
 set -euo pipefail
+# build.sh holds the machine-wide stack lock on fd 9: daemons started from here must not inherit it
+# (a PostgreSQL or controller holding it would block every later run).
+exec 9>&-
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)

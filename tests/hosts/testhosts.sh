@@ -26,6 +26,9 @@
 #   OF_DEBIAN_MIRROR (default: first URIs: line of /etc/apt/sources.list.d/debian.sources).
 # Progress goes to stderr, results to stdout.
 set -euo pipefail
+# build.sh holds the machine-wide stack lock on fd 9: daemons started from here must not inherit it
+# (a PostgreSQL or controller holding it would block every later run).
+exec 9>&-
 
 readonly SCRIPT_VERSION=1
 readonly PACKAGES="systemd,systemd-sysv,dbus,iproute2,python3,python3-venv,python3-psycopg2,git,ca-certificates,procps,curl,iputils-ping"
