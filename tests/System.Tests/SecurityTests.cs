@@ -26,7 +26,7 @@ public sealed class SecurityTests(LiveFleet stack)
     {
         var (_, _, pin) = await VirtualAgent.NewTokenAsync();
         var th1 = await HostIdAsync("th1");
-        using var channel = VirtualAgent.Channel(pin, client: null);
+        using var channel = await VirtualAgent.ChannelAsync(pin, client: null);
         var client = new AgentService.AgentServiceClient(channel);
 
         var status = await VirtualAgent.StatusOfAsync(() => client.GetHostSpecAsync(new GetHostSpecRequest { HostId = th1 }, deadline: Deadline()).ResponseAsync);
@@ -41,7 +41,7 @@ public sealed class SecurityTests(LiveFleet stack)
         var (_, _, pin) = await VirtualAgent.NewTokenAsync();
         var th1 = await HostIdAsync("th1");
         using var forged = ForgeClientCertificate(th1);
-        using var channel = VirtualAgent.Channel(pin, forged);
+        using var channel = await VirtualAgent.ChannelAsync(pin, forged);
         var client = new AgentService.AgentServiceClient(channel);
 
         var status = await VirtualAgent.StatusOfAsync(() => client.GetHostSpecAsync(new GetHostSpecRequest { HostId = th1 }, deadline: Deadline()).ResponseAsync);
@@ -56,7 +56,7 @@ public sealed class SecurityTests(LiveFleet stack)
     public async Task EnrolledHost_Removed_CertificateAndBrokerUserStopWorkingAtOnce()
     {
         using var agent = await VirtualAgent.EnrollAsync($"sec-rm-{Suffix()}");
-        var client = agent.Client(out var channel);
+        var (client, channel) = await agent.ClientAsync();
         using (channel)
         {
             var spec = await client.GetHostSpecAsync(new GetHostSpecRequest { HostId = agent.HostId }, deadline: Deadline(), cancellationToken: Ct);
@@ -88,7 +88,7 @@ public sealed class SecurityTests(LiveFleet stack)
         using var agent = await VirtualAgent.EnrollAsync($"sec-a-{Suffix()}");
         try
         {
-            var client = agent.Client(out var channel);
+            var (client, channel) = await agent.ClientAsync();
             using (channel)
             {
                 var report = new ConvergeReport { HostId = th1, Generation = 999_999, Success = true };
@@ -120,14 +120,14 @@ public sealed class SecurityTests(LiveFleet stack)
         {
             await using var conn = await BrokerAsAsync(agent.Response.Broker);
 
-            var consume = await Assert.ThrowsAsync<OperationInterruptedException>(async () =>
+            var consume = await Assert.ThrowsAnyAsync<OperationInterruptedException>(async () =>
             {
                 await using var ch = await conn.CreateChannelAsync(cancellationToken: Ct);
                 await ch.BasicGetAsync(th1Queue, autoAck: false, Ct);
             });
             Assert.Equal((ushort)403, consume.ShutdownReason?.ReplyCode);
 
-            var publish = await Assert.ThrowsAsync<OperationInterruptedException>(async () =>
+            var publish = await Assert.ThrowsAnyAsync<OperationInterruptedException>(async () =>
             {
                 await using var ch = await conn.CreateChannelAsync(new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), Ct);
                 await ch.BasicPublishAsync("", th1Queue, mandatory: false, basicProperties: new BasicProperties(), body: "x"u8.ToArray(), cancellationToken: Ct);

@@ -26,8 +26,14 @@ public sealed class LiveFleet : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        await StackAsync(TimeSpan.FromMinutes(5), "down");
-        await StackAsync(UpTimeout, "up", "--source", "fixture", "--hosts", HostNames.Length.ToString(global::System.Globalization.CultureInfo.InvariantCulture));
+        // OF_REUSE_STACK=1 (developers iterating on one test class): the stack a previous run kept
+        // with OF_KEEP_STACK=1 is used as it is.
+        if (Environment.GetEnvironmentVariable("OF_REUSE_STACK") != "1")
+        {
+            await StackAsync(TimeSpan.FromMinutes(5), "down");
+            await StackAsync(UpTimeout, "up", "--source", "fixture", "--hosts", HostNames.Length.ToString(global::System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         foreach (var line in await File.ReadAllLinesAsync("/etc/odoofleet/stack.env"))
         {
             var eq = line.IndexOf('=', StringComparison.Ordinal);

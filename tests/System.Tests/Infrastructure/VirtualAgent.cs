@@ -64,7 +64,7 @@ internal sealed class VirtualAgent : IDisposable
 
     public static async Task<EnrollResponse> EnrollRawAsync(string token, string caSha256, string name, byte[] csr)
     {
-        using var channel = Channel(caSha256, client: null);
+        using var channel = await ChannelAsync(caSha256, client: null);
         var facts = new HostFacts { Hostname = name, OsId = "debian", OsVersion = "12", CpuCores = 2, MemoryBytes = 2L << 30, AgentVersion = "system-test" };
         return await new AgentService.AgentServiceClient(channel).EnrollAsync(
             new EnrollRequest { Token = token, Name = name, Facts = facts, Csr = Google.Protobuf.ByteString.CopyFrom(csr) },
@@ -74,15 +74,16 @@ internal sealed class VirtualAgent : IDisposable
     public static byte[] CreateCsr(ECDsa key, string name) =>
         new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256).CreateSigningRequest();
 
-    public AgentService.AgentServiceClient Client(out GrpcChannel channel)
+    public async Task<(AgentService.AgentServiceClient Client, GrpcChannel Channel)> ClientAsync()
     {
-        channel = Channel(CaSha256, Certificate);
-        return new AgentService.AgentServiceClient(channel);
+        var channel = await ChannelAsync(CaSha256, Certificate);
+        return (new AgentService.AgentServiceClient(channel), channel);
     }
 
     /// <summary>A channel to the agent endpoint that trusts only the pinned fleet CA and presents <paramref name="client"/> (or nothing).</summary>
-    public static GrpcChannel Channel(string caSha256, X509Certificate2? client)
+    public static async Task<GrpcChannel> ChannelAsync(string caSha256, X509Certificate2? client)
     {
+        var ca = await PinnedCaAsync(caSha256);
         var handler = new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(10),
@@ -90,23 +91,42 @@ internal sealed class VirtualAgent : IDisposable
             {
                 ClientCertificates = client is null ? null : [client],
                 LocalCertificateSelectionCallback = client is null ? null : (_, _, _, _, _) => client,
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                    certificate is not null && chain is not null && ChainsToPinnedCa(new X509Certificate2(certificate), chain, caSha256),
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                    certificate is not null && ChainsTo(X509CertificateLoader.LoadCertificate(certificate.GetRawCertData()), ca),
             },
         };
         return GrpcChannel.ForAddress(Endpoint, new GrpcChannelOptions { HttpHandler = handler });
     }
 
-    private static bool ChainsToPinnedCa(X509Certificate2 leaf, X509Chain presented, string caSha256)
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, X509Certificate2> CaByPin = new();
+
+    /// <summary>
+    /// The fleet CA as an agent gets it: downloaded from /fleet-ca.crt (TLS servers on Linux never send
+    /// a self-signed root) and accepted only when its SHA-256 is the pin.
+    /// </summary>
+    private static async Task<X509Certificate2> PinnedCaAsync(string pin)
     {
-        var candidates = presented.ChainPolicy.ExtraStore.Cast<X509Certificate2>()
-            .Concat(presented.ChainElements.Select(e => e.Certificate));
-        var ca = candidates.FirstOrDefault(c => Convert.ToHexStringLower(SHA256.HashData(c.RawData)) == caSha256);
-        if (ca is null)
+        if (CaByPin.TryGetValue(pin, out var known))
         {
-            return false;
+            return known;
         }
 
+        using var handler = new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null } };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        using var request = new HttpRequestMessage(HttpMethod.Get, Endpoint + "/fleet-ca.crt") { Version = new Version(2, 0), VersionPolicy = HttpVersionPolicy.RequestVersionOrHigher };
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        var der = await response.Content.ReadAsByteArrayAsync();
+        if (Convert.ToHexStringLower(SHA256.HashData(der)) != pin)
+        {
+            throw new InvalidOperationException($"the CA served at {Endpoint}/fleet-ca.crt is not the pinned {pin}");
+        }
+
+        return CaByPin.GetOrAdd(pin, X509CertificateLoader.LoadCertificate(der));
+    }
+
+    private static bool ChainsTo(X509Certificate2 leaf, X509Certificate2 ca)
+    {
         using var chain = new X509Chain();
         chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
         chain.ChainPolicy.CustomTrustStore.Add(ca);
