@@ -69,14 +69,14 @@ stack_lock() { exec 9>/run/lock/odoofleet-stack.lock; flock 9; }
 case ${1:-} in
   build) build ;;
   deps) deps ;;
-  unit) build; pg_for_tests; tests Agent.Tests Cli.Tests Controller.Tests ;;
+  unit) build; pg_for_tests; tests Agent.Tests Cli.Tests Controller.Tests Integration.Tests ;;
   test)
     [ "$(id -u)" = 0 ] || { echo "build.sh test: run as root (installs packages, boots test hosts)" >&2; exit 2; }
     stack_lock
     deps
     build
     pg_for_tests
-    tests Agent.Tests Cli.Tests Controller.Tests System.Tests ;;
+    tests Agent.Tests Cli.Tests Controller.Tests Integration.Tests System.Tests ;;
   system)
     [ "$(id -u)" = 0 ] || { echo "build.sh system: run as root (installs packages, boots test hosts)" >&2; exit 2; }
     stack_lock

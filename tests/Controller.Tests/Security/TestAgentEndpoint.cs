@@ -59,9 +59,10 @@ internal sealed class TestAgentEndpoint : IAsyncDisposable
     public T Get<T>()
         where T : notnull => app.Services.GetRequiredService<T>();
 
-    public static async Task<TestAgentEndpoint> StartAsync(TestDatabase database, SecretKey secretKey, FakeTimeProvider time)
+    /// <summary>Starts the endpoint; queues and host users go to <paramref name="broker"/> (a scratch vhost), or to OF_TEST_MQ's vhost.</summary>
+    public static async Task<TestAgentEndpoint> StartAsync(TestDatabase database, SecretKey secretKey, FakeTimeProvider time, BrokerOptions? broker = null)
     {
-        var broker = BrokerFromEnvironment();
+        broker ??= BrokerFromEnvironment();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Test", ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>

@@ -1,0 +1,4 @@
+using System.Runtime.Versioning;
+
+// The agent code under test runs only on Linux.
+[assembly: SupportedOSPlatform("linux")]
