@@ -36,7 +36,7 @@ internal sealed partial class AgentAuthenticator(
 
         var hostId = HostIdOf(certificate);
         var now = time.GetUtcNow().UtcDateTime;
-        if (now < certificate.NotBefore.ToUniversalTime() || now > certificate.NotAfter.ToUniversalTime())
+        if (now < certificate.NotBefore.ToUniversalTime() || now >= certificate.NotAfter.ToUniversalTime())
         {
             throw await RefuseAsync(context, hostId, now < certificate.NotBefore.ToUniversalTime() ? "certificate not yet valid" : "certificate expired",
                 $"client certificate has expired or is not yet valid (check the host's clock); {ReEnroll}");
