@@ -104,6 +104,36 @@ internal sealed partial class ControllerClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// Sends one report to the controllers in turn: transient errors fail over and back off; a refusal
+    /// ends it, since the same report would be refused again. False when refused or out of attempts.
+    /// </summary>
+    public async Task<bool> ReportAsync(
+        string call, Func<AgentService.AgentServiceClient, DateTime, CancellationToken, Task> send, ILogger logger, CancellationToken ct, int maxAttempts = int.MaxValue)
+    {
+        var backoff = Backoff.Default(time);
+        for (var attempt = 1; ; attempt++)
+        {
+            var url = CurrentUrl;
+            try
+            {
+                await send(Client, DateTime.UtcNow + CallTimeout, ct);
+                return true;
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                LogCallFailed(logger, call, url, e.StatusCode, e.Status.Detail);
+                if (!IsTransient(e) || attempt >= maxAttempts)
+                {
+                    return false;
+                }
+
+                FailOver(url);
+                await backoff.DelayAsync(ct);
+            }
+        }
+    }
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Call} on {Url} failed: {Status} {Detail}")]
     public static partial void LogCallFailed(ILogger logger, string call, string url, StatusCode status, string detail);
 

@@ -124,36 +124,20 @@ internal sealed partial class PlanService(
     }
 
 
-    private async Task SendAsync(PlanReport report, CancellationToken ct)
-    {
-        var backoff = Backoff.Default(time);
-        while (true)
-        {
-            var url = controller.CurrentUrl;
-            try
+    // A refused answer is not sent again (the same answer would be refused again); the log says why.
+    private async Task SendAsync(PlanReport report, CancellationToken ct) =>
+        await controller.ReportAsync(
+            "ReportPlan",
+            async (client, deadline, token) =>
             {
-                var response = await controller.Client.ReportPlanAsync(report, deadline: DateTime.UtcNow + ControllerClient.CallTimeout, cancellationToken: ct);
+                var response = await client.ReportPlanAsync(report, deadline: deadline, cancellationToken: token);
                 if (!response.Accepted)
                 {
                     LogNotAccepted(logger, report.RequestId);
                 }
-
-                return;
-            }
-            catch (RpcException e) when (!ct.IsCancellationRequested)
-            {
-                ControllerClient.LogCallFailed(logger, "ReportPlan", url, e.StatusCode, e.Status.Detail);
-                if (!ControllerClient.IsTransient(e))
-                {
-                    // Refused (invalid or not ours): sending the same report again would be refused again.
-                    return;
-                }
-
-                controller.FailOver(url);
-                await backoff.DelayAsync(ct);
-            }
-        }
-    }
+            },
+            logger,
+            ct);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "plan {RequestId} queued: {Reason}")]
     private static partial void LogQueued(ILogger logger, string requestId, string reason);

@@ -49,31 +49,18 @@ internal sealed partial class RejectionReporter(AgentConfig config, ControllerCl
 
     private async Task SendAsync(RejectedCommand rejected, CancellationToken ct)
     {
-        var backoff = Backoff.Default(time);
-        for (var attempt = 1; attempt <= Attempts; attempt++)
+        var sent = await controller.ReportAsync(
+            "ReportRejectedCommand",
+            async (client, deadline, token) => await client.ReportRejectedCommandAsync(rejected, deadline: deadline, cancellationToken: token),
+            logger,
+            ct,
+            Attempts);
+        if (!sent)
         {
-            var url = controller.CurrentUrl;
-            try
-            {
-                await controller.Client.ReportRejectedCommandAsync(rejected, deadline: DateTime.UtcNow + ControllerClient.CallTimeout, cancellationToken: ct);
-                return;
-            }
-            catch (RpcException e) when (!ct.IsCancellationRequested)
-            {
-                ControllerClient.LogCallFailed(logger, "ReportRejectedCommand", url, e.StatusCode, e.Status.Detail);
-                if (!ControllerClient.IsTransient(e))
-                {
-                    return;
-                }
-
-                controller.FailOver(url);
-                await backoff.DelayAsync(ct);
-            }
+            LogGaveUp(logger, rejected.MessageId, Attempts);
         }
-
-        LogGaveUp(logger, rejected.MessageId, Attempts);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "the controller was not told about refused message '{MessageId}' after {Attempts} attempts (it is in this log)")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "the controller was not told about refused message '{MessageId}' (refused, or {Attempts} attempts failed); it is in this log")]
     private static partial void LogGaveUp(ILogger logger, string messageId, int attempts);
 }

@@ -111,30 +111,19 @@ internal sealed partial class AgentApi(
             throw;
         }
 
-        switch (outcome)
+        if (outcome != TokenRedemption.Redeemed)
         {
-            case TokenRedemption.Redeemed:
-                break;
-            case TokenRedemption.Expired:
-                LogEnrollRefused(logger, name, address, "expired token");
-                await AuditEnrollRefusedAsync(name, address, "token expired");
-                throw Denied("token: has expired; create a new one with `fleet token create`");
-            case TokenRedemption.AlreadyUsed:
-                LogEnrollRefused(logger, name, address, "token already used");
-                await AuditEnrollRefusedAsync(name, address, "token already used");
-                throw Denied("token: has already been used (tokens are single-use); create a new one with `fleet token create`");
-            case TokenRedemption.Revoked:
-                LogEnrollRefused(logger, name, address, "token revoked");
-                await AuditEnrollRefusedAsync(name, address, "token revoked");
-                throw Denied("token: was revoked; ask an admin for a new one (`fleet token create`)");
-            case TokenRedemption.BoundToOtherName:
-                LogEnrollRefused(logger, name, address, "token bound to another host name");
-                await AuditEnrollRefusedAsync(name, address, "token bound to another host name");
-                throw Denied("token: is bound to another host name; see `fleet token list`");
-            default:
-                LogEnrollRefused(logger, name, address, "unknown token");
-                await AuditEnrollRefusedAsync(name, address, "unknown token");
-                throw Denied("token: is not valid; create one with `fleet token create`");
+            var (reason, message) = outcome switch
+            {
+                TokenRedemption.Expired => ("token expired", "token: has expired; create a new one with `fleet token create`"),
+                TokenRedemption.AlreadyUsed => ("token already used", "token: has already been used (tokens are single-use); create a new one with `fleet token create`"),
+                TokenRedemption.Revoked => ("token revoked", "token: was revoked; ask an admin for a new one (`fleet token create`)"),
+                TokenRedemption.BoundToOtherName => ("token bound to another host name", "token: is bound to another host name; see `fleet token list`"),
+                _ => ("unknown token", "token: is not valid; create one with `fleet token create`"),
+            };
+            LogEnrollRefused(logger, name, address, reason);
+            await AuditEnrollRefusedAsync(name, address, reason);
+            throw Denied(message);
         }
 
         LogEnrolled(logger, hostId, name, address);
