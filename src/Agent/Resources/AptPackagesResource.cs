@@ -58,8 +58,11 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
     private readonly string listsDirectory;
     private readonly TimeSpan installTimeout;
     private readonly IReadOnlyList<string> packages;
+    private readonly string dpkgJournalDirectory;
 
-    public AptPackagesResource(ICommandRunner runner, AptPackagesSpec spec, string listsDirectory = "/var/lib/apt/lists", TimeSpan? installTimeout = null)
+    public AptPackagesResource(
+        ICommandRunner runner, AptPackagesSpec spec, string listsDirectory = "/var/lib/apt/lists", TimeSpan? installTimeout = null,
+        string dpkgJournalDirectory = "/var/lib/dpkg/updates")
     {
         var errors = spec.Validate();
         if (errors.Count > 0)
@@ -70,15 +73,18 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         this.runner = runner;
         this.spec = spec;
         this.listsDirectory = listsDirectory;
+        this.dpkgJournalDirectory = dpkgJournalDirectory;
         this.installTimeout = installTimeout ?? TimeSpan.FromMinutes(30);
         packages = [.. spec.Packages.Order(StringComparer.Ordinal)];
     }
 
     /// <param name="Missing">Wanted packages dpkg does not list as installed, with their dpkg status (null: dpkg never saw them).</param>
-    internal sealed record Observed(IReadOnlyDictionary<string, string?> Missing) : Observation
+    /// <param name="JournalPending">dpkg's journal (/var/lib/dpkg/updates) has entries: a dpkg run was killed, possibly while
+    /// unpacking a dependency nobody asked for; apt-get refuses to install anything until it is finished.</param>
+    internal sealed record Observed(IReadOnlyDictionary<string, string?> Missing, bool JournalPending = false) : Observation
     {
-        /// <summary>Some wanted package is mid-install (a killed or failed dpkg run).</summary>
-        public bool Interrupted => Missing.Values.Any(status => status is not null && IsInterrupted(status));
+        /// <summary>Some wanted package is mid-install, or dpkg's journal is not empty (a killed or failed dpkg run).</summary>
+        public bool Interrupted => JournalPending || Missing.Values.Any(status => status is not null && IsInterrupted(status));
     }
 
     /// <param name="Interrupted">A package is unpacked or half-configured (a killed or failed dpkg run): finish that first.</param>
@@ -90,7 +96,7 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
 
     protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
     {
-        return new Observed(await MissingAsync(ct));
+        return new Observed(await MissingAsync(ct), DpkgJournalPending());
     }
 
     protected override Change? Diff(Observed observed, IReadOnlySet<string> changedDependencies)
@@ -265,6 +271,9 @@ internal sealed partial class AptPackagesResource : Resource<AptPackagesResource
         };
 
     /// <summary>dpkg's want/state abbreviation with an installed want but an unfinished state (iU unpacked, iF half-configured, iH half-installed, iW/it triggers).</summary>
+    private bool DpkgJournalPending() =>
+        Directory.Exists(dpkgJournalDirectory) && Directory.EnumerateFiles(dpkgJournalDirectory).Any();
+
     internal static bool IsInterrupted(string status) => status.Length >= 2 && status[0] == 'i' && status[1] is 'U' or 'F' or 'H' or 'W' or 't';
 
     private static bool IsUnknownPackage(CommandResult result) =>

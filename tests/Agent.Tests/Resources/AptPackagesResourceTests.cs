@@ -53,7 +53,14 @@ public sealed class AptPackagesResourceTests
 
     private static async Task<ResourceResult> ConvergeAsync(ScriptedCommandRunner runner, string lists, ConvergeMode mode = ConvergeMode.Apply, params string[] packages)
     {
-        var resource = new AptPackagesResource(runner, new AptPackagesSpec("base", packages.Length > 0 ? packages : ["ufw", "nginx"]), lists);
+        using var journal = new TempDirectory();
+        return await ConvergeAsync(runner, lists, journal.Path, mode, packages);
+    }
+
+    private static async Task<ResourceResult> ConvergeAsync(ScriptedCommandRunner runner, string lists, string dpkgJournal, ConvergeMode mode, params string[] packages)
+    {
+        var resource = new AptPackagesResource(
+            runner, new AptPackagesSpec("base", packages.Length > 0 ? packages : ["ufw", "nginx"]), lists, dpkgJournalDirectory: dpkgJournal);
         var outcome = await new ConvergeEngine(TimeProvider.System, NullLogger<ConvergeEngine>.Instance).RunAsync([resource], mode, Ct);
         return outcome.Results[0];
     }
@@ -108,6 +115,27 @@ public sealed class AptPackagesResourceTests
             .On("apt-get install", "");
 
         var result = await ConvergeAsync(runner, lists.Path);
+
+        Assert.Equal(ResourceStatus.Changed, result.Status);
+        Assert.Equal(["dpkg-query", "dpkg", "apt-cache policy", "apt-get install", "dpkg-query"], Programs(runner));
+        Assert.Equal(["--configure", "-a", "--force-confdef", "--force-confold"], runner.Commands[1].Arguments);
+    }
+
+    [Fact]
+    public async Task Converge_DpkgJournalNotEmpty_FinishesTheInterruptedDpkgRunFirst()
+    {
+        // A dpkg run killed while unpacking a dependency: the wanted packages look merely missing,
+        // but apt-get says "dpkg was interrupted" until `dpkg --configure -a` ran.
+        using var lists = ListsWithPackages();
+        using var journal = new TempDirectory();
+        File.WriteAllText(journal.Combine("0001"), "");
+        var runner = new ScriptedCommandRunner()
+            .On("dpkg-query", Exit(1, DpkgNginxInstalled, DpkgNoUfw), Ok(DpkgUfwInstalled))
+            .On("dpkg --configure", "")
+            .On("apt-cache policy", PolicyUfw)
+            .On("apt-get install", "");
+
+        var result = await ConvergeAsync(runner, lists.Path, journal.Path, ConvergeMode.Apply);
 
         Assert.Equal(ResourceStatus.Changed, result.Status);
         Assert.Equal(["dpkg-query", "dpkg", "apt-cache policy", "apt-get install", "dpkg-query"], Programs(runner));
