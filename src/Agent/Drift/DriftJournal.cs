@@ -53,7 +53,8 @@ internal sealed partial class DriftJournal : IDisposable
     /// <summary>Completes when events are added next (the reporter waits on it to send them).</summary>
     public Task NextAddition => Volatile.Read(ref added).Task;
 
-    public static async Task<DriftJournal> OpenAsync(string path, int capacity, TimeProvider time, ILogger logger, CancellationToken ct)
+    /// <summary>Loads the journal (once, at agent start).</summary>
+    public static DriftJournal Open(string path, int capacity, TimeProvider time, ILogger logger)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         if (!File.Exists(path))
@@ -63,7 +64,7 @@ internal sealed partial class DriftJournal : IDisposable
 
         try
         {
-            var loaded = JsonSerializer.Deserialize(await File.ReadAllBytesAsync(path, ct), DriftJsonContext.Default.DriftJournalState);
+            var loaded = JsonSerializer.Deserialize(File.ReadAllBytes(path), DriftJsonContext.Default.DriftJournalState);
             if (loaded is not null && loaded.Version == DriftJournalState.CurrentVersion)
             {
                 return new DriftJournal(path, capacity, loaded, logger);

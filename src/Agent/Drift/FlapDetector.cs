@@ -60,6 +60,32 @@ internal static class FlapDetector
             : new FlapDecision(true, false, next, recurred);
     }
 
+    /// <summary>Longest history kept per resource: days of a resource flapping at the 1 h cap.</summary>
+    public const int MaxHistory = 256;
+
+    /// <summary>
+    /// Appends <paramref name="detection"/> to <paramref name="history"/>, compacted: a drift found
+    /// again and again while correction backs off (every second, for a process fighting the agent)
+    /// replaces the previous uncorrected one when that keeps every gap below the quiet window, so
+    /// the decision is unchanged and the history stays small.
+    /// </summary>
+    public static void Record(List<DriftDetection> history, DriftDetection detection, FlapSettings settings)
+    {
+        if (!detection.Corrected && history.Count >= 2
+            && !history[^1].Corrected && !history[^2].Corrected
+            && detection.At - history[^2].At < settings.QuietWindow)
+        {
+            history[^1] = detection;
+            return;
+        }
+
+        history.Add(detection);
+        if (history.Count > MaxHistory)
+        {
+            history.RemoveRange(0, history.Count - MaxHistory);
+        }
+    }
+
     /// <summary>The pause after the flapping-starting correction followed by <paramref name="since"/> more.</summary>
     public static TimeSpan Backoff(int since, FlapSettings settings)
     {

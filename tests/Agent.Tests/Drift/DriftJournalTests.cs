@@ -16,8 +16,8 @@ public sealed class DriftJournalTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    private Task<DriftJournal> OpenAsync(int capacity = DriftJournal.DefaultCapacity) =>
-        DriftJournal.OpenAsync(PathName, capacity, new FakeTimeProvider(Now), NullLogger.Instance, Ct);
+    private DriftJournal Open(int capacity = DriftJournal.DefaultCapacity) =>
+        DriftJournal.Open(PathName, capacity, new FakeTimeProvider(Now), NullLogger.Instance);
 
     internal static DriftEvent Event(string id, DriftAction action = DriftAction.Corrected) => new()
     {
@@ -37,12 +37,12 @@ public sealed class DriftJournalTests : IDisposable
     [Fact]
     public async Task AddAsync_ThenReopen_EventsSurviveWithEveryField()
     {
-        using (var journal = await OpenAsync())
+        using (var journal = Open())
         {
             await journal.AddAsync([Event("d-1"), Event("d-2", DriftAction.Reported) with { Error = null, Recurred = true }], Ct);
         }
 
-        using var reopened = await OpenAsync();
+        using var reopened = Open();
 
         Assert.Equal([Event("d-1"), Event("d-2", DriftAction.Reported) with { Recurred = true }], reopened.Unacknowledged(10));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PathName));
@@ -52,13 +52,13 @@ public sealed class DriftJournalTests : IDisposable
     [Fact]
     public async Task AcknowledgeAsync_ThenReopen_OnlyUnacknowledgedAreOwed()
     {
-        using (var journal = await OpenAsync())
+        using (var journal = Open())
         {
             await journal.AddAsync([Event("d-1"), Event("d-2"), Event("d-3")], Ct);
             await journal.AcknowledgeAsync(["d-2", "d-unknown"], Ct);
         }
 
-        using var reopened = await OpenAsync();
+        using var reopened = Open();
 
         Assert.Equal(["d-1", "d-3"], reopened.Unacknowledged(10).Select(e => e.Id));
         Assert.Equal(["d-1"], reopened.Unacknowledged(1).Select(e => e.Id));
@@ -68,7 +68,7 @@ public sealed class DriftJournalTests : IDisposable
     [Fact]
     public async Task AddAsync_Full_OldestAcknowledgedDroppedFirst()
     {
-        using var journal = await OpenAsync(capacity: 4);
+        using var journal = Open(capacity: 4);
         await journal.AddAsync([Event("d-1"), Event("d-2"), Event("d-3"), Event("d-4")], Ct);
         await journal.AcknowledgeAsync(["d-2", "d-3"], Ct);
 
@@ -81,7 +81,7 @@ public sealed class DriftJournalTests : IDisposable
     [Fact]
     public async Task AddAsync_FullOfUnacknowledged_OldestDroppedAndCountedAcrossReopen()
     {
-        using (var journal = await OpenAsync(capacity: 3))
+        using (var journal = Open(capacity: 3))
         {
             await journal.AddAsync([Event("d-1"), Event("d-2"), Event("d-3")], Ct);
             await journal.AcknowledgeAsync(["d-3"], Ct);
@@ -92,7 +92,7 @@ public sealed class DriftJournalTests : IDisposable
             Assert.Equal(1, journal.Current.Overflowed);
         }
 
-        using var reopened = await OpenAsync(capacity: 3);
+        using var reopened = Open(capacity: 3);
         await reopened.AddAsync([Event("d-6")], Ct);
 
         Assert.Equal(["d-4", "d-5", "d-6"], reopened.Unacknowledged(10).Select(e => e.Id));
@@ -104,7 +104,7 @@ public sealed class DriftJournalTests : IDisposable
     {
         await File.WriteAllTextAsync(PathName, "{not json", Ct);
 
-        using var journal = await OpenAsync();
+        using var journal = Open();
 
         Assert.Empty(journal.Current.Entries);
         Assert.True(File.Exists($"{PathName}.corrupt-20261123T120000Z"));
@@ -113,7 +113,7 @@ public sealed class DriftJournalTests : IDisposable
     [Fact]
     public async Task AddAsync_SomeoneWaits_NextAdditionCompletes()
     {
-        using var journal = await OpenAsync();
+        using var journal = Open();
         var next = journal.NextAddition;
         Assert.False(next.IsCompleted);
 
