@@ -62,7 +62,7 @@ internal sealed partial class DriftReporter(
         var report = new Proto.DriftReport { HostId = config.HostId, Events = { events.Select(ToProto) } };
         try
         {
-            var response = await controller.Client.ReportDriftAsync(report, controller.Auth, DateTime.UtcNow + ControllerClient.CallTimeout, ct);
+            var response = await controller.Client.ReportDriftAsync(report, deadline: DateTime.UtcNow + ControllerClient.CallTimeout, cancellationToken: ct);
             var sent = events.Select(e => e.Id).ToHashSet(StringComparer.Ordinal);
             var acknowledged = response.AcknowledgedIds.Where(sent.Contains).ToList();
             await journal.AcknowledgeAsync(acknowledged, ct);

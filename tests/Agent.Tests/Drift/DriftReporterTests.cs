@@ -1,62 +1,35 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Grpc.Core;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using OdooFleet.Agent.Configuration;
 using OdooFleet.Agent.Drift;
+using OdooFleet.Agent.Tests.Support;
+using OdooFleet.Agent.Tests.Transport;
 using OdooFleet.Agent.Transport;
 using Proto = OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Agent.Tests.Drift;
 
-/// <summary>AgentService.ReportDrift served by a real gRPC server (Kestrel, HTTP/2) that stores and acknowledges events.</summary>
-internal sealed class DriftStore(string hostId, string secret) : Proto.AgentService.AgentServiceBase
-{
-    public ConcurrentQueue<Proto.DriftReport> Reports { get; } = new();
-
-    public override Task<Proto.ReportDriftResponse> ReportDrift(Proto.DriftReport request, ServerCallContext context)
-    {
-        if (context.RequestHeaders.GetValue("authorization") != $"Agent {hostId}:{secret}" || request.HostId != hostId)
-        {
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "agent credential missing or invalid"));
-        }
-
-        Reports.Enqueue(request);
-        return Task.FromResult(new Proto.ReportDriftResponse { AcknowledgedIds = { request.Events.Select(e => e.Id) } });
-    }
-
-    public static async Task<WebApplication> ServeAsync(DriftStore store, int port)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen => listen.Protocols = HttpProtocols.Http2));
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(store);
-        var app = builder.Build();
-        app.MapGrpcService<DriftStore>();
-        await app.StartAsync(TestContext.Current.CancellationToken);
-        return app;
-    }
-}
-
+/// <summary>
+/// DriftReporter against a real gRPC AgentService over mutual TLS (TestAgentController), which knows
+/// the caller only by its client certificate and stores and acknowledges drift events.
+/// </summary>
 public sealed class DriftReporterTests : IDisposable
 {
     private const string HostId = "h-3kq9t2mzpa";
-    private const string Secret = "ofa_test-secret";
 
     private readonly TempDirectory state = new();
+    private readonly TestPki pki = new();
     private readonly int port = FreePort();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public void Dispose() => state.Dispose();
+    public void Dispose()
+    {
+        pki.Dispose();
+        state.Dispose();
+    }
 
     private static int FreePort()
     {
@@ -68,11 +41,23 @@ public sealed class DriftReporterTests : IDisposable
     private AgentConfig Config => new()
     {
         HostId = HostId,
-        AgentSecret = Secret,
-        ControllerUrls = [$"http://127.0.0.1:{port}"],
+        ControllerUrls = [$"https://127.0.0.1:{port}"],
+        IdentityPath = state.Combine("agent-identity.pem"),
+        CommandSigningKey = Convert.ToBase64String(pki.SigningKeySpki),
+        CommandSigningKeyId = pki.SigningKeyId,
         Broker = new BrokerSettings { Host = "127.0.0.1", Username = "u", Password = "p", Queue = "q" },
         StateDirectory = state.Path,
     };
+
+    private ControllerClient NewClient()
+    {
+        var identity = new IdentityHolder(pki.HostIdentity(HostId, pki.NotBefore, TimeSpan.FromDays(365)), pki.Verifier());
+        return new ControllerClient(Config, identity, TimeProvider.System, NullLogger<ControllerClient>.Instance);
+    }
+
+    /// <summary>The fake controller on the port the agent's configuration names.</summary>
+    private Task<TestAgentController> StartControllerAsync() =>
+        TestAgentController.StartAsync(new FakeAgentService(HostId, pki), pki, port: port);
 
     private DriftJournal OpenJournal() =>
         DriftJournal.Open(state.Combine("drift.json"), DriftJournal.DefaultCapacity, TimeProvider.System, NullLogger.Instance);
@@ -80,9 +65,8 @@ public sealed class DriftReporterTests : IDisposable
     [Fact]
     public async Task SendAsync_ControllerStores_EveryFieldOnTheWireAndEventsAcknowledged()
     {
-        var store = new DriftStore(HostId, Secret);
-        await using var app = await DriftStore.ServeAsync(store, port);
-        using var client = new ControllerClient(Config);
+        await using var controller = await StartControllerAsync();
+        using var client = NewClient();
         using var journal = OpenJournal();
         var flapping = DriftJournalTests.Event("d-2", DriftAction.Flapping) with { Recurred = true, Error = "x" };
         await journal.AddAsync([DriftJournalTests.Event("d-1"), flapping], Ct);
@@ -91,7 +75,7 @@ public sealed class DriftReporterTests : IDisposable
         Assert.True(await reporter.SendAsync(journal.Unacknowledged(10), Ct));
 
         Assert.Empty(journal.Unacknowledged(10));
-        var sent = Assert.Single(store.Reports);
+        var sent = Assert.Single(controller.Service.DriftReports);
         Assert.Equal(HostId, sent.HostId);
         var first = sent.Events[0];
         Assert.Equal("d-1", first.Id);
@@ -113,7 +97,7 @@ public sealed class DriftReporterTests : IDisposable
     [Fact]
     public async Task Reporter_ControllerAwayThenBack_EventsKeptThenDelivered()
     {
-        using var client = new ControllerClient(Config);
+        using var client = NewClient();
         using var journal = OpenJournal();
         await journal.AddAsync([DriftJournalTests.Event("d-1"), DriftJournalTests.Event("d-2")], Ct);
         var reporter = new DriftReporter(Config, client, journal, TimeProvider.System, NullLogger<DriftReporter>.Instance);
@@ -125,8 +109,7 @@ public sealed class DriftReporterTests : IDisposable
         await reporter.StartAsync(Ct);
         try
         {
-            var store = new DriftStore(HostId, Secret);
-            await using var app = await DriftStore.ServeAsync(store, port);
+            await using var controller = await StartControllerAsync();
             await journal.AddAsync([DriftJournalTests.Event("d-3")], Ct);
             var deadline = Stopwatch.StartNew();
             while (journal.Unacknowledged(10).Count > 0)
@@ -135,7 +118,7 @@ public sealed class DriftReporterTests : IDisposable
                 await Task.Delay(TimeSpan.FromMilliseconds(50), Ct);
             }
 
-            Assert.Equal(["d-1", "d-2", "d-3"], store.Reports.SelectMany(r => r.Events).Select(e => e.Id).Distinct().Order(StringComparer.Ordinal));
+            Assert.Equal(["d-1", "d-2", "d-3"], controller.Service.DriftReports.SelectMany(r => r.Events).Select(e => e.Id).Distinct().Order(StringComparer.Ordinal));
         }
         finally
         {
