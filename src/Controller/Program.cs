@@ -54,6 +54,7 @@ builder.Services.AddSingleton<HostStore>();
 builder.Services.AddSingleton<EventStore>();
 builder.Services.AddSingleton<AuditStore>();
 builder.Services.AddSingleton<PlanStore>();
+builder.Services.AddSingleton<DriftStore>();
 builder.Services.AddSingleton<EnrollmentStore>();
 builder.Services.AddSingleton<ApiTokenStore>();
 builder.Services.AddSingleton<ReleaseResolver>();

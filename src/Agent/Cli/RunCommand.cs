@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OdooFleet.Agent.Configuration;
+using OdooFleet.Agent.Drift;
 using OdooFleet.Agent.Engine;
 using OdooFleet.Agent.Metrics;
 using OdooFleet.Agent.Profiles;
@@ -74,6 +75,16 @@ internal static class RunCommand
         services.AddHostedService(sp => sp.GetRequiredService<ConvergeCoordinator>());
         services.AddSingleton<PlanService>();
         services.AddHostedService(sp => sp.GetRequiredService<PlanService>());
+        services.AddSingleton(sp => DriftJournal.Open(
+            Path.Combine(config.StateDirectory, "drift.json"), DriftJournal.DefaultCapacity, TimeProvider.System, sp.GetRequiredService<ILogger<DriftJournal>>()));
+        services.AddSingleton(sp => new DriftMonitorOptions
+        {
+            SpecCachePath = config.SpecCachePath,
+            Paths = sp.GetRequiredService<HostPaths>(),
+            Compile = host => OdooProfile.Compile(host, sp.GetRequiredService<ProfileEnvironment>(), persistSecrets: false).Resources,
+        });
+        services.AddHostedService<DriftMonitor>();
+        services.AddHostedService<DriftReporter>();
         services.AddHostedService<HeartbeatService>();
         services.AddSingleton<RejectionReporter>();
         services.AddHostedService(sp => sp.GetRequiredService<RejectionReporter>());

@@ -15,9 +15,21 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
     /// <summary>Observations running at once: most run a short external program (systemctl, psql, dpkg-query).</summary>
     private const int ParallelObservations = 6;
 
-    public async Task<ConvergeOutcome> RunAsync(IReadOnlyList<IResource> resources, ConvergeMode mode, CancellationToken ct)
+    public Task<ConvergeOutcome> RunAsync(IReadOnlyList<IResource> resources, ConvergeMode mode, CancellationToken ct) =>
+        RunAsync(resources, mode, null, ct);
+
+    /// <summary>
+    /// Runs the resources of <paramref name="scope"/> only (all when null), in the graph's order;
+    /// dependencies outside the scope count as converged and unchanged.
+    /// </summary>
+    public async Task<ConvergeOutcome> RunAsync(IReadOnlyList<IResource> resources, ConvergeMode mode, ConvergeScope? scope, CancellationToken ct)
     {
         var ordered = Order(resources);
+        if (scope is not null)
+        {
+            ordered = ordered.Where(r => scope.Ids.Contains(r.Id)).ToList();
+        }
+
         var results = new Dictionary<string, ResourceResult>(StringComparer.Ordinal);
         var list = new List<ResourceResult>(ordered.Count);
         using var prefetchStop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -35,7 +47,7 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
             {
                 var stale = resource.DependsOn.Any(touched.Contains);
                 var observation = stale ? null : prefetched[resource.Id];
-                var result = await RunOneAsync(resource, results, mode, observation, ct);
+                var result = await RunOneAsync(resource, results, mode, scope?.Isolated ?? false, observation, ct);
                 if (stale || (mode == ConvergeMode.Apply && result.Status == ResourceStatus.Changed))
                 {
                     touched.Add(resource.Id);
@@ -73,22 +85,24 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
     }
 
     private async Task<ResourceResult> RunOneAsync(
-        IResource resource, Dictionary<string, ResourceResult> done, ConvergeMode mode, Task<Observation>? prefetched, CancellationToken ct)
+        IResource resource, Dictionary<string, ResourceResult> done, ConvergeMode mode, bool isolated, Task<Observation>? prefetched, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         ResourceResult Result(ResourceStatus status, string message, string? detail = null) =>
             new(resource.Id, resource.Kind, status, message, time.GetElapsedTime(started)) { Detail = detail };
 
-        var blocked = resource.DependsOn.FirstOrDefault(d => done[d].Status is ResourceStatus.Failed or ResourceStatus.Skipped);
+        // A dependency missing from done is outside the run's scope: converged and unchanged.
+        ResourceStatus StatusOf(string id) => done.TryGetValue(id, out var r) ? r.Status : ResourceStatus.Unchanged;
+        var blocked = resource.DependsOn.FirstOrDefault(d => StatusOf(d) is ResourceStatus.Failed or ResourceStatus.Skipped);
         if (blocked is not null)
         {
-            var why = done[blocked].Status == ResourceStatus.Failed ? "failed" : "was skipped";
+            var why = StatusOf(blocked) == ResourceStatus.Failed ? "failed" : "was skipped";
             return Result(ResourceStatus.Skipped, $"dependency {blocked} {why}");
         }
 
-        var changedDependencies = resource.DependsOn
-            .Where(d => done[d].Status == ResourceStatus.Changed)
-            .ToHashSet(StringComparer.Ordinal);
+        var changedDependencies = isolated
+            ? []
+            : resource.DependsOn.Where(d => StatusOf(d) == ResourceStatus.Changed).ToHashSet(StringComparer.Ordinal);
         string phase = "observe";
         try
         {
@@ -133,6 +147,22 @@ internal sealed partial class ConvergeEngine(TimeProvider time, ILogger<Converge
     }
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0];
+
+    /// <summary><paramref name="ids"/> and every resource that depends on one of them, directly or not.</summary>
+    public static IReadOnlySet<string> WithDependents(IReadOnlyList<IResource> resources, IEnumerable<string> ids)
+    {
+        var result = new HashSet<string>(ids, StringComparer.Ordinal);
+        // Order puts dependencies first, so one pass reaches every dependent.
+        foreach (var resource in Order(resources))
+        {
+            if (resource.DependsOn.Any(result.Contains))
+            {
+                result.Add(resource.Id);
+            }
+        }
+
+        return result;
+    }
 
     /// <summary>Stable topological order; rejects duplicate ids, unknown dependencies and cycles.</summary>
     public static IReadOnlyList<IResource> Order(IReadOnlyList<IResource> resources)

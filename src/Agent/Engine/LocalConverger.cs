@@ -18,6 +18,9 @@ internal sealed record LocalConvergeResult(
 /// </summary>
 internal sealed class LocalConverger(ProfileEnvironment environment, ConvergeEngine engine, string lockPath, TimeProvider time, ILogger<LocalConverger> logger)
 {
+    /// <summary>The host-wide converge lock for work besides converges (drift checks and corrections); null while another holds it.</summary>
+    public IDisposable? TryLock() => ConvergeLock.TryAcquire(lockPath);
+
     public async Task<LocalConvergeResult> RunAsync(DesiredHost host, ConvergeMode mode, CancellationToken ct)
     {
         var started = time.GetUtcNow();

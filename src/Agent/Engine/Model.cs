@@ -33,6 +33,16 @@ internal enum ConvergeMode
     Check,
 }
 
+/// <summary>A part of the graph to run: drift checks and corrections cover a few resources, not the host.</summary>
+internal sealed record ConvergeScope(IReadOnlySet<string> Ids)
+{
+    /// <summary>
+    /// Diff each resource as if none of its dependencies changed (check mode): what drifted by
+    /// itself, not what would only react to a drifted neighbour (a service reload after its config).
+    /// </summary>
+    public bool Isolated { get; init; }
+}
+
 internal sealed record ConvergeOutcome(IReadOnlyList<ResourceResult> Results)
 {
     public bool Success => Results.All(r => r.Status is ResourceStatus.Unchanged or ResourceStatus.Changed);

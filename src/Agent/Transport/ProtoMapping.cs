@@ -1,4 +1,5 @@
 using Google.Protobuf.WellKnownTypes;
+using OdooFleet.Agent.Drift;
 using OdooFleet.Agent.Engine;
 using OdooFleet.Agent.Facts;
 using OdooFleet.Agent.Metrics;
@@ -55,6 +56,25 @@ internal static class ProtoMapping
                 !security.UnattendedUpgradesOff),
         };
     }
+
+    /// <summary>The spec's drift policy as given (unset = all defaults); DriftPolicy.Create validates it.</summary>
+    public static DriftPolicySpec ToDomain(this Proto.DriftPolicy? policy) => policy is null
+        ? new DriftPolicySpec()
+        : new DriftPolicySpec
+        {
+            DefaultMode = policy.DefaultMode == Proto.DriftMode.Unspecified ? null : ToDomain(policy.DefaultMode),
+            Modes = policy.Modes.ToDictionary(m => m.Key, m => ToDomain(m.Value), StringComparer.Ordinal),
+            Maintenance = [.. policy.Maintenance.Select(w => new MaintenanceWindowSpec(w.Days, w.Start, w.DurationMinutes))],
+            Ignore = [.. policy.Ignore],
+            PeriodicIntervalSeconds = policy.PeriodicIntervalSeconds,
+        };
+
+    // Unspecified is the contract's "default", which is correct; unknown future values are read as report (never mutate on a guess).
+    private static Drift.DriftMode ToDomain(Proto.DriftMode mode) => mode switch
+    {
+        Proto.DriftMode.Unspecified or Proto.DriftMode.Correct => Drift.DriftMode.Correct,
+        _ => Drift.DriftMode.Report,
+    };
 
     public static Proto.OdooRelease? ToProto(this ReleaseRef? release) =>
         release is null ? null : new Proto.OdooRelease { Series = release.Series, Commit = release.Commit };

@@ -148,6 +148,38 @@ internal sealed record WhoAmIJson(string Actor, string Role, string? TokenId);
 
 internal sealed record RemoveHostJson(string HostId, string HostName, bool Removed);
 
+/// <summary>A drift record; "id" is what `fleet drift show` takes.</summary>
+internal sealed record DriftJson(
+    string Id,
+    string HostId,
+    string HostName,
+    string EventId,
+    string ResourceId,
+    string Kind,
+    long Generation,
+    string Expected,
+    string Actual,
+    string? Diff,
+    string Trigger,
+    string? DetectedAt,
+    string Action,
+    string? CorrectedAt,
+    bool Recurred,
+    string? Error,
+    string? ReceivedAt);
+
+internal sealed record MaintenanceWindowJson(string Days, string Start, int DurationMinutes);
+
+/// <summary>A host's drift policy with the agent's defaults filled in.</summary>
+internal sealed record DriftPolicyJson(
+    string DefaultMode,
+    IReadOnlyDictionary<string, string> Modes,
+    IReadOnlyList<MaintenanceWindowJson> Maintenance,
+    IReadOnlyList<string> Ignore,
+    int PeriodicIntervalSeconds);
+
+internal sealed record DriftPolicyResultJson(string HostId, string HostName, bool Changed, long DesiredGeneration, DriftPolicyJson Policy);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     WriteIndented = true,
@@ -165,4 +197,7 @@ internal sealed record RemoveHostJson(string HostId, string HostName, bool Remov
 [JsonSerializable(typeof(RemoveHostJson))]
 [JsonSerializable(typeof(ConfigureJson))]
 [JsonSerializable(typeof(PlanJson))]
+[JsonSerializable(typeof(DriftJson))]
+[JsonSerializable(typeof(IReadOnlyList<DriftJson>))]
+[JsonSerializable(typeof(DriftPolicyResultJson))]
 internal sealed partial class OutputJsonContext : JsonSerializerContext;

@@ -16,6 +16,8 @@ internal static class AccessPolicy
         ["GetHost"] = AccessRole.Viewer,
         ["GetRollout"] = AccessRole.Viewer,
         ["WatchRollout"] = AccessRole.Viewer,
+        ["ListDrift"] = AccessRole.Viewer,
+        ["GetDrift"] = AccessRole.Viewer,
         ["StartRollout"] = AccessRole.Operator,
         ["PlanHost"] = AccessRole.Operator,
         ["CreateEnrollmentToken"] = AccessRole.Admin,

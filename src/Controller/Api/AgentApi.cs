@@ -17,6 +17,7 @@ internal sealed partial class AgentApi(
     EnrollmentStore enrollment,
     HostStore hosts,
     PlanStore plans,
+    DriftStore drift,
     AgentAuthenticator auth,
     AuditStore audit,
     FleetCertificateAuthority authority,
@@ -32,6 +33,13 @@ internal sealed partial class AgentApi(
     ILogger<AgentApi> logger) : AgentService.AgentServiceBase
 {
     private const int MaxTokenLength = 256;
+    private const int MaxDriftEvents = 500;
+    private const int MaxDriftDiff = 64 * 1024;
+    private const int MaxDriftSummary = 4096;
+    private const int MaxDriftResourceId = 512;
+
+    /// <summary>Agents' clocks may run ahead a little; a timestamp further ahead is a bug or a lie.</summary>
+    private static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
 
     public override async Task<EnrollResponse> Enroll(EnrollRequest request, ServerCallContext context)
     {
@@ -310,6 +318,108 @@ internal sealed partial class AgentApi(
         return new ReportConvergeResponse { Accepted = accepted };
     }
 
+    public override async Task<ReportDriftResponse> ReportDrift(DriftReport request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId != hostId)
+        {
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
+        }
+
+        if (request.Events.Count > MaxDriftEvents)
+        {
+            throw Invalid($"events: {request.Events.Count} in one report, at most {MaxDriftEvents}; send the rest in further reports");
+        }
+
+        var now = time.GetUtcNow();
+        var events = new List<DriftEventRecord>(request.Events.Count);
+        for (var i = 0; i < request.Events.Count; i++)
+        {
+            events.Add(CheckDriftEvent(request.Events[i], $"events[{i}]", now));
+        }
+
+        var recorded = await drift.RecordAsync(hostId, events, now, context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
+        LogDriftReport(logger, hostId, events.Count, recorded.Inserted.Count);
+        return new ReportDriftResponse { AcknowledgedIds = { recorded.Stored } };
+    }
+
+    /// <summary>Every field bounded and of its grammar before anything is stored; errors name the event and the field.</summary>
+    private static DriftEventRecord CheckDriftEvent(DriftEvent e, string field, DateTimeOffset now)
+    {
+        if (!DriftRules.IsEventId(e.Id))
+        {
+            throw Invalid($"{field}.id: '{Printable(e.Id)}' must be 1-64 characters of A-Z, a-z, 0-9, _ and -");
+        }
+
+        field = $"{field} ({e.Id})";
+        SingleLine(e.ResourceId, $"{field}.resource_id", 1, MaxDriftResourceId);
+        SingleLine(e.Kind, $"{field}.kind", 1, 64);
+        SingleLine(e.Expected, $"{field}.expected", 0, MaxDriftSummary);
+        SingleLine(e.Actual, $"{field}.actual", 0, MaxDriftSummary);
+        SingleLine(e.Trigger, $"{field}.trigger", 1, 32);
+        if (e.Diff.Length > MaxDriftDiff)
+        {
+            throw Invalid($"{field}.diff: {e.Diff.Length} characters, at most {MaxDriftDiff}; cut the diff (the agent bounds it)");
+        }
+
+        if (e.Error.Length > MaxDriftSummary)
+        {
+            throw Invalid($"{field}.error: {e.Error.Length} characters, at most {MaxDriftSummary}");
+        }
+
+        if (e.Generation < 0)
+        {
+            throw Invalid($"{field}.generation: must not be negative");
+        }
+
+        if (e.Action is DriftAction.Unspecified || !System.Enum.IsDefined(e.Action))
+        {
+            throw Invalid($"{field}.action: {(int)e.Action} is not a drift action; use CORRECTED, REPORTED, SUPPRESSED, FLAPPING or FAILED");
+        }
+
+        CheckTime(e.DetectedAt, $"{field}.detected_at", now, required: true);
+        CheckTime(e.CorrectedAt, $"{field}.corrected_at", now, required: false);
+        return e.ToDomain();
+    }
+
+    private static void SingleLine(string value, string field, int min, int max)
+    {
+        if (value.Length < min || value.Length > max)
+        {
+            throw Invalid($"{field}: {value.Length} characters; must be {min}-{max}");
+        }
+
+        if (value.Any(UntrustedText.IsLineBreakOrControl))
+        {
+            throw Invalid($"{field}: '{Printable(value)}' must be one line without control characters");
+        }
+    }
+
+    private static void CheckTime(Timestamp? value, string field, DateTimeOffset now, bool required)
+    {
+        if (value is null)
+        {
+            if (required)
+            {
+                throw Invalid($"{field}: is required");
+            }
+
+            return;
+        }
+
+        // Timestamp's own range (years 1-9999, nanos 0-999999999); anything else is not a time.
+        if (value.Seconds is < -62135596800 or > 253402300799 || value.Nanos is < 0 or > 999_999_999)
+        {
+            throw Invalid($"{field}: is not a valid timestamp");
+        }
+
+        if (value.ToDateTimeOffset() > now + MaxClockSkew)
+        {
+            throw Invalid($"{field}: {value.ToDateTimeOffset():u} is in the future (controller time {now:u}); check the host's clock");
+        }
+    }
+
     private Task AuditEnrollRefusedAsync(string name, string address, string reason) =>
         audit.AppendAsync(
             new AuditRecord(time.GetUtcNow(), Caller.AnonymousActor, "", "Enroll", Printable(name), $"denied: {reason}", address), CancellationToken.None);
@@ -353,6 +463,9 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} answered plan {RequestId} for generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogPlanReport(ILogger logger, string hostId, string requestId, long generation, bool success, bool accepted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported {Count} drift event(s), {New} new")]
+    private static partial void LogDriftReport(ILogger logger, string hostId, int count, int @new);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogReport(ILogger logger, string hostId, long generation, bool success, bool accepted);

@@ -22,6 +22,7 @@ internal sealed partial class FleetApi(
     AuditStore audit,
     HostStore hosts,
     PlanStore plans,
+    DriftStore drift,
     ReleaseResolver releases,
     HostRemoval removal,
     IGrainFactory grains,
@@ -35,6 +36,8 @@ internal sealed partial class FleetApi(
     private const long MaxApiTokenTtlSeconds = 366 * 86400;
     private const int DefaultAuditLimit = 1000;
     private static readonly TimeSpan DefaultAuditWindow = TimeSpan.FromHours(24);
+    private const int DefaultDriftLimit = 1000;
+    private static readonly TimeSpan DefaultDriftWindow = TimeSpan.FromHours(24);
     private const int DefaultPlanTimeoutSeconds = 60;
     private const int MaxPlanTimeoutSeconds = 600;
     private static readonly TimeSpan WatchPollInterval = TimeSpan.FromMilliseconds(500);
@@ -207,6 +210,40 @@ internal sealed partial class FleetApi(
 
         var host = await hosts.FindAsync(request.Id, context.CancellationToken) ?? throw HostNotFound(request.Id);
         return host.ToProto(time.GetUtcNow(), OfflineAfter);
+    }
+
+    public override async Task<ListDriftResponse> ListDrift(ListDriftRequest request, ServerCallContext context)
+    {
+        if (request.Limit is < 0 or > DriftStore.MaxLimit)
+        {
+            throw Invalid($"limit: {request.Limit} is out of range; use 1-{DriftStore.MaxLimit} (e.g. --limit 100)");
+        }
+
+        var ct = context.CancellationToken;
+        var hostId = request.Host.Length == 0 ? null : (await FindHostAsync(request.Host, ct)).Id;
+        // Open drift stays open however old it is: without an explicit --since, --open looks at all of it.
+        DateTimeOffset? since = request.Since is { } from ? from.ToDateTimeOffset()
+            : request.OpenOnly ? null
+            : time.GetUtcNow() - DefaultDriftWindow;
+        var records = await drift.ListAsync(hostId, since, request.OpenOnly, request.Limit == 0 ? DefaultDriftLimit : request.Limit, ct);
+        var response = new ListDriftResponse();
+        response.Records.AddRange(records.Select(r => r.ToProto()));
+        return response;
+    }
+
+    public override async Task<DriftRecord> GetDrift(GetDriftRequest request, ServerCallContext context)
+    {
+        if (!DriftRules.IsEventId(request.Id))
+        {
+            throw Invalid($"id: '{Printable(request.Id)}' is not a drift event id (1-64 of A-Z, a-z, 0-9, _ and -); list them with `fleet drift`");
+        }
+
+        var ct = context.CancellationToken;
+        var host = await FindHostAsync(request.Host, ct);
+        var record = await drift.GetAsync(host.Id, request.Id, ct)
+            ?? throw new RpcException(new Status(StatusCode.NotFound,
+                $"drift event '{request.Id}' of host '{host.Name}' not found; list them with `fleet drift --host {host.Name} --since 30d`"));
+        return record.ToProto();
     }
 
     public override async Task<ConfigureHostResponse> ConfigureHost(ConfigureHostRequest request, ServerCallContext context)

@@ -60,7 +60,103 @@ internal static class ProtoMapping
         LoginFindTimeSeconds = r.HasLoginFindTimeSeconds ? r.LoginFindTimeSeconds : null,
         LoginBanSeconds = r.HasLoginBanSeconds ? r.LoginBanSeconds : null,
         UnattendedUpgradesOff = r.HasUnattendedUpgradesOff ? r.UnattendedUpgradesOff : null,
+        DriftDefaultMode = r.HasDriftDefaultMode && r.DriftDefaultMode != V1.DriftMode.Unspecified ? r.DriftDefaultMode.ToDomain() : null,
+        DriftDefaultModeReset = r.HasDriftDefaultMode && r.DriftDefaultMode == V1.DriftMode.Unspecified,
+        SetDriftModes = r.SetDriftModes.Count == 0 ? null : r.SetDriftModes.ToDictionary(m => m.Key, m => m.Value.ToDomain(), StringComparer.Ordinal),
+        UnsetDriftModes = r.UnsetDriftModes.Count == 0 ? null : [.. r.UnsetDriftModes],
+        DriftMaintenance = r.DriftMaintenance is null
+            ? null
+            : [.. r.DriftMaintenance.Windows.Select(w => new Domain.MaintenanceWindowSetting(w.Days, w.Start, w.DurationMinutes))],
+        DriftIgnore = r.DriftIgnore is null ? null : [.. r.DriftIgnore.Values],
+        DriftIntervalSeconds = r.HasDriftPeriodicIntervalSeconds ? r.DriftPeriodicIntervalSeconds : null,
     };
+
+    /// <summary>Unknown and unspecified numbers stay out of range so validation names them (UNSPECIFIED means "reset" only for the default mode).</summary>
+    private static Domain.DriftModeSetting ToDomain(this V1.DriftMode mode) => mode switch
+    {
+        V1.DriftMode.Correct => Domain.DriftModeSetting.Correct,
+        V1.DriftMode.Report => Domain.DriftModeSetting.Report,
+        _ => (Domain.DriftModeSetting)(-1),
+    };
+
+    private static V1.DriftMode ToProto(this Domain.DriftModeSetting? mode) => mode switch
+    {
+        Domain.DriftModeSetting.Correct => V1.DriftMode.Correct,
+        Domain.DriftModeSetting.Report => V1.DriftMode.Report,
+        _ => V1.DriftMode.Unspecified,
+    };
+
+    /// <summary>The policy as the agent reads it: unset values are zero/empty (the agent's defaults).</summary>
+    public static V1.DriftPolicy ToProto(this Domain.DriftSettings d)
+    {
+        var policy = new V1.DriftPolicy
+        {
+            DefaultMode = d.DefaultMode.ToProto(),
+            Ignore = { d.Ignore },
+            PeriodicIntervalSeconds = d.PeriodicIntervalSeconds ?? 0,
+        };
+        foreach (var (key, mode) in d.Modes)
+        {
+            policy.Modes[key] = ((Domain.DriftModeSetting?)mode).ToProto();
+        }
+
+        policy.Maintenance.AddRange(d.Maintenance.Select(w => new V1.MaintenanceWindow { Days = w.Days, Start = w.Start, DurationMinutes = w.DurationMinutes }));
+        return policy;
+    }
+
+    /// <summary>An agent's event; the caller has checked every field (AgentApi.ReportDrift).</summary>
+    public static Domain.DriftEventRecord ToDomain(this V1.DriftEvent e) => new(
+        e.Id,
+        e.ResourceId,
+        e.Kind,
+        e.Generation,
+        e.Expected,
+        e.Actual,
+        e.Diff,
+        e.Trigger,
+        e.DetectedAt.ToDateTimeOffset(),
+        e.Action switch
+        {
+            V1.DriftAction.Corrected => Domain.DriftOutcome.Corrected,
+            V1.DriftAction.Reported => Domain.DriftOutcome.Reported,
+            V1.DriftAction.Suppressed => Domain.DriftOutcome.Suppressed,
+            V1.DriftAction.Flapping => Domain.DriftOutcome.Flapping,
+            V1.DriftAction.Failed => Domain.DriftOutcome.Failed,
+            _ => throw new ArgumentOutOfRangeException(nameof(e), e.Action, "unchecked drift action"),
+        },
+        e.CorrectedAt?.ToDateTimeOffset(),
+        e.Recurred,
+        e.Error);
+
+    public static V1.DriftRecord ToProto(this Domain.StoredDrift d)
+    {
+        var e = d.Event;
+        var wire = new V1.DriftEvent
+        {
+            Id = e.Id,
+            ResourceId = e.ResourceId,
+            Kind = e.Kind,
+            Generation = e.Generation,
+            Expected = e.Expected,
+            Actual = e.Actual,
+            Diff = e.Diff,
+            Trigger = e.Trigger,
+            DetectedAt = Timestamp.FromDateTimeOffset(e.DetectedAt),
+            Action = e.Action switch
+            {
+                Domain.DriftOutcome.Corrected => V1.DriftAction.Corrected,
+                Domain.DriftOutcome.Reported => V1.DriftAction.Reported,
+                Domain.DriftOutcome.Suppressed => V1.DriftAction.Suppressed,
+                Domain.DriftOutcome.Flapping => V1.DriftAction.Flapping,
+                Domain.DriftOutcome.Failed => V1.DriftAction.Failed,
+                _ => V1.DriftAction.Unspecified,
+            },
+            CorrectedAt = OrNull(e.CorrectedAt),
+            Recurred = e.Recurred,
+            Error = e.Error,
+        };
+        return new V1.DriftRecord { HostId = d.HostId, HostName = d.HostName, Event = wire, ReceivedAt = Timestamp.FromDateTimeOffset(d.ReceivedAt) };
+    }
 
     /// <summary>Unknown enum numbers (a newer client) stay out of range so validation names them.</summary>
     private static Domain.TlsSetting ToDomain(this V1.TlsMode mode) => mode switch
@@ -89,6 +185,7 @@ internal static class ProtoMapping
             LoginFindTimeSeconds = p.LoginFindTimeSeconds ?? 0,
             LoginBanSeconds = p.LoginBanSeconds ?? 0,
             UnattendedUpgradesOff = p.UnattendedUpgradesOff,
+            Drift = p.Drift.ToProto(),
         };
         if (p.Postgres is { } pg)
         {
@@ -252,6 +349,7 @@ internal static class ProtoMapping
                 LoginBanSeconds = p.LoginBanSeconds ?? 0,
                 UnattendedUpgradesOff = p.UnattendedUpgradesOff,
             },
+            Drift = p.Drift.ToProto(),
         };
     }
 

@@ -45,12 +45,17 @@ internal sealed record HostProfile
 
     public bool UnattendedUpgradesOff { get; init; }
 
+    /// <summary>What the agent does about drift on this host (`fleet drift policy`).</summary>
+    public DriftSettings Drift { get; init; } = DriftSettings.Default;
+
     /// <summary>Same settings, whatever the order options were read in: the test for "no change, no new generation".</summary>
     public bool IsEquivalentTo(HostProfile other) =>
         Domains.SequenceEqual(other.Domains, StringComparer.Ordinal)
         && OdooOptions.Count == other.OdooOptions.Count
         && OdooOptions.All(o => other.OdooOptions.TryGetValue(o.Key, out var v) && string.Equals(v, o.Value, StringComparison.Ordinal))
-        && this with { Domains = NoDomains, OdooOptions = NoOptions } == other with { Domains = NoDomains, OdooOptions = NoOptions };
+        && Drift.IsEquivalentTo(other.Drift)
+        && this with { Domains = NoDomains, OdooOptions = NoOptions, Drift = DriftSettings.Default }
+            == other with { Domains = NoDomains, OdooOptions = NoOptions, Drift = DriftSettings.Default };
 
     private static readonly string[] NoDomains = [];
     private static readonly SortedDictionary<string, string> NoOptions = new(StringComparer.Ordinal);
@@ -90,12 +95,30 @@ internal sealed record ProfileChange
     [Id(15)] public int? LoginFindTimeSeconds { get; init; }
     [Id(16)] public int? LoginBanSeconds { get; init; }
     [Id(17)] public bool? UnattendedUpgradesOff { get; init; }
+    /// <summary>The mode for resources no entry names (null = keep).</summary>
+    [Id(18)] public DriftModeSetting? DriftDefaultMode { get; init; }
+    /// <summary>True = the default mode goes back to the agent's (correct).</summary>
+    [Id(19)] public bool DriftDefaultModeReset { get; init; }
+    [Id(20)] public Dictionary<string, DriftModeSetting>? SetDriftModes { get; init; }
+    [Id(21)] public string[]? UnsetDriftModes { get; init; }
+    /// <summary>Replaces the windows (empty clears them).</summary>
+    [Id(22)] public MaintenanceWindowSetting[]? DriftMaintenance { get; init; }
+    /// <summary>Replaces the ignore list (empty clears it).</summary>
+    [Id(23)] public string[]? DriftIgnore { get; init; }
+    /// <summary>0 = back to the agent's default.</summary>
+    [Id(24)] public int? DriftIntervalSeconds { get; init; }
 
     public bool IsEmpty =>
         Domains is null && Tls is null && AcmeEmail is null && DatabaseManager is null && Workers is null && MaxCronThreads is null
         && (SetOptions is null || SetOptions.Count == 0) && (UnsetOptions is null || UnsetOptions.Length == 0) && LogLevel is null
         && PostgresRemote is null && PostgresHost is null && PostgresPort is null && PostgresUser is null && PostgresSslMode is null
-        && LoginMaxRetry is null && LoginFindTimeSeconds is null && LoginBanSeconds is null && UnattendedUpgradesOff is null;
+        && LoginMaxRetry is null && LoginFindTimeSeconds is null && LoginBanSeconds is null && UnattendedUpgradesOff is null
+        && !HasDriftChange;
+
+    public bool HasDriftChange =>
+        DriftDefaultMode is not null || DriftDefaultModeReset || (SetDriftModes is not null && SetDriftModes.Count > 0)
+        || (UnsetDriftModes is not null && UnsetDriftModes.Length > 0) || DriftMaintenance is not null || DriftIgnore is not null
+        || DriftIntervalSeconds is not null;
 }
 
 /// <summary>The outcome of applying a <see cref="ProfileChange"/> to a stored host.</summary>

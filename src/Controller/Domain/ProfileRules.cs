@@ -179,6 +179,7 @@ internal static partial class ProfileRules
             errors.Add($"login_ban: {ban} s is out of range; use 1m-30d or default (e.g. --login-ban 1h)");
         }
 
+        DriftRules.Validate(change, errors);
         return errors;
     }
 
@@ -247,6 +248,7 @@ internal static partial class ProfileRules
             LoginFindTimeSeconds = change.LoginFindTimeSeconds is { } find ? NullIfZero(find) : current.LoginFindTimeSeconds,
             LoginBanSeconds = change.LoginBanSeconds is { } ban ? NullIfZero(ban) : current.LoginBanSeconds,
             UnattendedUpgradesOff = change.UnattendedUpgradesOff ?? current.UnattendedUpgradesOff,
+            Drift = change.HasDriftChange ? DriftRules.Apply(current.Drift, change, errors) : current.Drift,
         };
 
         if (next.Tls == TlsSetting.Acme)

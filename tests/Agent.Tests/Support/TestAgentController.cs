@@ -28,6 +28,9 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
 
     public ConcurrentQueue<PlanReport> Reports { get; } = new();
 
+    /// <summary>Drift reports stored by ReportDrift, in call order; every event in them was acknowledged.</summary>
+    public ConcurrentQueue<DriftReport> DriftReports { get; } = new();
+
     /// <summary>Serial numbers of the client certificates callers presented, in call order.</summary>
     public ConcurrentQueue<string> CallerSerials { get; } = new();
 
@@ -84,6 +87,18 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
         return Task.FromResult(new ReportPlanResponse { Accepted = true });
     }
 
+    public override Task<ReportDriftResponse> ReportDrift(DriftReport request, ServerCallContext context)
+    {
+        Authenticate(context);
+        if (request.HostId != hostId)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id does not match the client certificate"));
+        }
+
+        DriftReports.Enqueue(request);
+        return Task.FromResult(new ReportDriftResponse { AcknowledgedIds = { request.Events.Select(e => e.Id) } });
+    }
+
     private void Authenticate(ServerCallContext context)
     {
         // Kestrel already checked that the certificate chains to the test CA.
@@ -98,7 +113,7 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
 }
 
 /// <summary>
-/// A real gRPC server (Kestrel, HTTP/2 over TLS) on 127.0.0.1 and a random port, serving a FakeAgentService:
+/// A real gRPC server (Kestrel, HTTP/2 over TLS) on 127.0.0.1 and the given port (random when 0), serving a FakeAgentService:
 /// its server certificate is issued by <c>serverPki</c> (sent with that CA), and it accepts client
 /// certificates from <c>clientPki</c> (when given; Enroll needs none).
 /// </summary>
@@ -121,13 +136,13 @@ internal sealed class TestAgentController : IAsyncDisposable
     /// <summary>https://localhost:PORT (the server certificate names both).</summary>
     public string LocalhostAddress => Address.Replace("127.0.0.1", "localhost", StringComparison.Ordinal);
 
-    public static async Task<TestAgentController> StartAsync(FakeAgentService service, TestPki serverPki, TestPki? clientPki = null, string serverName = "localhost")
+    public static async Task<TestAgentController> StartAsync(FakeAgentService service, TestPki serverPki, TestPki? clientPki = null, string serverName = "localhost", int port = 0)
     {
         var serverCertificate = serverPki.IssueServer(serverName);
         var clientCa = (clientPki ?? serverPki).CaPublic;
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port, listen =>
         {
             listen.Protocols = HttpProtocols.Http2;
             listen.UseHttps(new HttpsConnectionAdapterOptions

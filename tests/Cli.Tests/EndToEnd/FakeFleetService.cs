@@ -56,6 +56,8 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
 
     public List<IMessage> Requests { get; } = [];
 
+    public List<DriftRecord> DriftRecords { get; } = [];
+
     /// <summary>When set, every call fails with it (e.g. the interceptor's PermissionDenied for a viewer token).</summary>
     public RpcException? Refusal { get; set; }
 
@@ -187,12 +189,35 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
             updated.Profile.Workers = request.Workers;
         }
 
+        if (request.HasDriftDefaultMode)
+        {
+            updated.Profile.Drift ??= new DriftPolicy();
+            updated.Profile.Drift.DefaultMode = request.DriftDefaultMode;
+        }
+
         if (ConfigureChanged)
         {
             updated.DesiredGeneration++;
         }
 
         return Task.FromResult(new ConfigureHostResponse { Host = updated, Changed = ConfigureChanged });
+    }
+
+    public override Task<ListDriftResponse> ListDrift(ListDriftRequest request, ServerCallContext context)
+    {
+        Record(context, $"ListDrift host={request.Host} open={request.OpenOnly} limit={request.Limit}", request);
+        return Task.FromResult(new ListDriftResponse
+        {
+            Records = { DriftRecords.Where(r => request.Host.Length == 0 || r.HostId == request.Host || r.HostName == request.Host) },
+        });
+    }
+
+    public override Task<DriftRecord> GetDrift(GetDriftRequest request, ServerCallContext context)
+    {
+        Record(context, $"GetDrift {request.Host} {request.Id}", request);
+        return Task.FromResult(
+            DriftRecords.FirstOrDefault(r => (r.HostId == request.Host || r.HostName == request.Host) && r.Event.Id == request.Id)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"drift event '{request.Id}' of host '{request.Host}' not found; list them with `fleet drift`")));
     }
 
     public override Task<HostPlan> PlanHost(PlanHostRequest request, ServerCallContext context)

@@ -79,6 +79,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton(Options.Create(broker ?? new BrokerOptions { Host = "127.0.0.1", Port = 1 }));
         services.AddSingleton<HostStore>();
         services.AddSingleton<PlanStore>();
+        services.AddSingleton<DriftStore>();
         services.AddSingleton<EnrollmentStore>();
         services.AddSingleton<ApiTokenStore>();
         services.AddSingleton<AuditStore>();

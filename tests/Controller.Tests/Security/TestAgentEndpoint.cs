@@ -85,6 +85,7 @@ internal sealed class TestAgentEndpoint : IAsyncDisposable
         services.AddSingleton<SecretStore>();
         services.AddSingleton<HostStore>();
         services.AddSingleton<PlanStore>();
+        services.AddSingleton<DriftStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<EnrollmentStore>();
         services.AddSingleton<HostCommandPublisher>();
