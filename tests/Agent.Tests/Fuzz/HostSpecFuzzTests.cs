@@ -167,8 +167,13 @@ public sealed class HostSpecFuzzTests : IDisposable
     private static void CheckAccepted(FuzzTally tally, HostSpec spec, string input)
     {
         var odoo = spec.Odoo;
-        tally.Require(odoo.Release.Series.Length is 3 or 4 or 5 && odoo.Release.Series.All(c => char.IsAsciiDigit(c) || c == '.'), input, "series");
-        tally.Require(odoo.Release.Commit.Length == 40 && odoo.Release.Commit.All(char.IsAsciiHexDigitLower), input, "commit");
+        // An empty release (no series, no commit) is "no release yet" to the agent, as an absent one.
+        if (odoo.Release is { } release && (release.Series.Length > 0 || release.Commit.Length > 0))
+        {
+            tally.Require(release.Series.Length is 3 or 4 or 5 && release.Series.All(c => char.IsAsciiDigit(c) || c == '.'), input, "series");
+            tally.Require(release.Commit.Length == 40 && release.Commit.All(char.IsAsciiHexDigitLower), input, "commit");
+        }
+
         // git gets it as one argument after "--": it must not look like an option or hold a break; IDN hosts are git's business.
         tally.Require(!odoo.SourceUrl.StartsWith('-') && Oracle.IsOneLine(odoo.SourceUrl) && !odoo.SourceUrl.Any(char.IsWhiteSpace), input, "source_url");
         tally.Require(odoo.Wheelhouse.Length == 0 || Oracle.IsPlainAbsolutePath(odoo.Wheelhouse, allowTrailingSlash: true), input, "wheelhouse");
