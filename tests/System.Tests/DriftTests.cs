@@ -1,0 +1,214 @@
+using System.Text.Json;
+using OdooFleet.SystemTests.Infrastructure;
+
+namespace OdooFleet.SystemTests;
+
+/// <summary>
+/// Drift on an enrolled test host (th2), put back by its agent within seconds (file and unit watches)
+/// or within one re-observe period (30 s here), or only reported, per the host's policy; every drift is
+/// a record `fleet drift` shows. Each test leaves th2 as it found it.
+/// </summary>
+[Collection(StackGroup.Name)]
+public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
+{
+    private const string Host = "th2";
+    private const string Jail = "/etc/fail2ban/jail.d/odoofleet.conf";
+    private static readonly TimeSpan WatchDeadline = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PeriodicDeadline = TimeSpan.FromSeconds(90);
+
+    public async ValueTask InitializeAsync()
+    {
+        _ = stack;
+        await PolicyAsync("--mode", "default", "--interval", "30s", "--no-maintenance", "--no-ignore");
+        // The policy is a new generation: drift is measured only against a converged one.
+        await Eventually.UntilAsync(
+            () => LiveFleet.FleetJsonAsync("host", "show", Host),
+            h => h.GetProperty("appliedGeneration").GetInt64() == h.GetProperty("desiredGeneration").GetInt64(),
+            TimeSpan.FromMinutes(3), "th2 converged its drift policy");
+    }
+
+    public async ValueTask DisposeAsync() => await PolicyAsync("--mode", "default", "--interval", "default");
+
+    [Fact]
+    public async Task ConfigFileHandEdit_PutBackAndRecordedWithDiff()
+    {
+        var before = await ReadAsync(Jail);
+        var since = DateTimeOffset.UtcNow;
+        await OnHostAsync("sh", "-c", $"echo '# hand edit' >> {Jail}");
+
+        await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, WatchDeadline, "the jail file put back");
+        var record = await RecordAsync($"file:{Jail}", "corrected", since);
+        Assert.Contains("# hand edit", record.GetProperty("diff").GetString(), StringComparison.Ordinal);
+        Assert.Equal("file", record.GetProperty("trigger").GetString());
+    }
+
+    [Fact]
+    public async Task JailRemoved_RestoredAndRecorded()
+    {
+        var before = await ReadAsync(Jail);
+        var since = DateTimeOffset.UtcNow;
+        await OnHostAsync("rm", "-f", Jail);
+
+        await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, WatchDeadline, "the jail file restored");
+        await RecordAsync($"file:{Jail}", "corrected", since);
+    }
+
+    [Fact]
+    public async Task ConfigFileModeChanged_PutBack()
+    {
+        var since = DateTimeOffset.UtcNow;
+        var mode = (await OnHostAsync("stat", "-c", "%a", Jail)).Stdout.Trim();
+        await OnHostAsync("chmod", "0666", Jail);
+
+        await Eventually.UntilAsync(async () => (await OnHostAsync("stat", "-c", "%a", Jail)).Stdout.Trim(), m => m == mode, PeriodicDeadline, "the jail's mode put back");
+        await RecordAsync($"file:{Jail}", "corrected", since);
+    }
+
+    [Fact]
+    public async Task NginxStopped_StartedAgainAndRecorded()
+    {
+        var since = DateTimeOffset.UtcNow;
+        await OnHostAsync("systemctl", "stop", "nginx");
+
+        await Eventually.UntilAsync(async () => (await OnHostAsync("systemctl", "is-active", "nginx")).Stdout.Trim(), s => s == "active", WatchDeadline, "nginx started again");
+        await RecordAsync("service:nginx.service", "corrected", since);
+    }
+
+    [Fact]
+    public async Task PgHbaExtraLine_RemovedAndRecorded()
+    {
+        var hba = (await OnHostAsync("sh", "-c", "ls /etc/postgresql/*/main/pg_hba.conf")).Stdout.Trim();
+        var before = await ReadAsync(hba);
+        var since = DateTimeOffset.UtcNow;
+        await OnHostAsync("sh", "-c", $"echo 'host all all 10.9.9.9/32 scram-sha-256' >> {hba}");
+
+        await Eventually.UntilAsync(() => ReadAsync(hba), text => text == before, PeriodicDeadline, "pg_hba.conf put back");
+        await RecordAsync(null, "corrected", since, r => r.GetProperty("resourceId").GetString()!.StartsWith("pg-hba:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PostgresSettingChanged_PutBackWithinOnePeriod()
+    {
+        var before = await PsqlAsync("SHOW work_mem");
+        var since = DateTimeOffset.UtcNow;
+        await PsqlAsync("ALTER SYSTEM SET work_mem = '77MB'");
+        await PsqlAsync("SELECT pg_reload_conf()");
+        await Eventually.UntilAsync(() => PsqlAsync("SHOW work_mem"), v => v == "77MB", TimeSpan.FromSeconds(10), "the hand change taking effect");
+
+        await Eventually.UntilAsync(() => PsqlAsync("SHOW work_mem"), v => v == before, PeriodicDeadline, "work_mem put back");
+        await RecordAsync(null, "corrected", since, r => r.GetProperty("resourceId").GetString()!.StartsWith("pg-settings:", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task UfwRuleDeleted_PutBackWithinOnePeriod()
+    {
+        var since = DateTimeOffset.UtcNow;
+        await OnHostAsync("ufw", "delete", "allow", "80/tcp");
+        Assert.DoesNotContain("80/tcp", (await OnHostAsync("ufw", "status")).Stdout, StringComparison.Ordinal);
+
+        await Eventually.UntilAsync(async () => (await OnHostAsync("ufw", "status")).Stdout, s => s!.Contains("80/tcp", StringComparison.Ordinal), PeriodicDeadline, "the ufw rule put back");
+        await RecordAsync("firewall:ufw", "corrected", since);
+    }
+
+    [Fact]
+    public async Task ReportPolicy_EditLeftAndReported()
+    {
+        var before = await ReadAsync(Jail);
+        await PolicyAsync("--mode", "report");
+        await WaitConvergedAsync();
+        var since = DateTimeOffset.UtcNow;
+        try
+        {
+            await OnHostAsync("sh", "-c", $"echo '# operator owns this' >> {Jail}");
+            await RecordAsync($"file:{Jail}", "reported", since);
+            Assert.Contains("# operator owns this", await ReadAsync(Jail) ?? "", StringComparison.Ordinal);
+            var open = await LiveFleet.FleetJsonAsync("drift", "--host", Host, "--open");
+            Assert.Contains(open.EnumerateArray(), r => r.GetProperty("resourceId").GetString() == $"file:{Jail}");
+        }
+        finally
+        {
+            // Back to correct: the new generation's converge puts the file back (an intentional change).
+            await PolicyAsync("--mode", "default");
+        }
+
+        await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, TimeSpan.FromMinutes(2), "the jail file back after the policy change");
+    }
+
+    [Fact]
+    public async Task FileRewrittenEverySecond_FlaggedFlappingNotFoughtForever()
+    {
+        // Its own file: the flapping state (backoff) of this resource outlives the test.
+        const string Filter = "/etc/fail2ban/filter.d/odoo-login.conf";
+        var before = await ReadAsync(Filter);
+        var since = DateTimeOffset.UtcNow;
+        // Something else on the host fights the agent, for at most 90 s.
+        await OnHostAsync("sh", "-c", $"nohup timeout 90 sh -c 'while :; do echo \"# fight\" >> {Filter}; sleep 1; done' >/dev/null 2>&1 &");
+        try
+        {
+            await RecordAsync($"file:{Filter}", "flapping", since, deadline: TimeSpan.FromSeconds(80));
+            var records = await DriftAsync(since);
+            var corrections = records.Count(r => r.GetProperty("resourceId").GetString() == $"file:{Filter}" && r.GetProperty("action").GetString() == "corrected");
+            Assert.InRange(corrections, 1, 10);
+        }
+        finally
+        {
+            await OnHostAsync("pkill", "-f", "while :; do echo");
+            // Put the filter back now rather than after the backoff: one converge of the current spec.
+            // (The agent's drift monitor may hold the converge lock for a moment: try again until it is free.)
+            await Eventually.UntilAsync<ProcResult>(async () => await OnHostAsync("odoofleet-agent", "converge"), r => r!.ExitCode == 0, TimeSpan.FromMinutes(2), "a converge of th2");
+        }
+
+        Assert.Equal(before, await ReadAsync(Filter));
+    }
+
+    [Fact]
+    public async Task ControllersStopped_DriftStillPutBackAndRecordedAfterReconnect()
+    {
+        var before = await ReadAsync(Jail);
+        var since = DateTimeOffset.UtcNow;
+        await LiveFleet.StackAsync(TimeSpan.FromMinutes(2), "controller", "stop", "1");
+        await LiveFleet.StackAsync(TimeSpan.FromMinutes(2), "controller", "stop", "2");
+        try
+        {
+            await OnHostAsync("sh", "-c", $"echo '# while away' >> {Jail}");
+            await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, WatchDeadline, "the jail file put back with no controller");
+        }
+        finally
+        {
+            await LiveFleet.StackAsync(TimeSpan.FromMinutes(3), "controller", "start", "1");
+            await LiveFleet.StackAsync(TimeSpan.FromMinutes(3), "controller", "start", "2");
+        }
+
+        var record = await RecordAsync($"file:{Jail}", "corrected", since, deadline: TimeSpan.FromMinutes(2));
+        Assert.Contains("# while away", record.GetProperty("diff").GetString(), StringComparison.Ordinal);
+    }
+
+    private static async Task PolicyAsync(params string[] args) =>
+        await LiveFleet.FleetJsonAsync(["drift", "policy", Host, .. args]);
+
+    private static async Task WaitConvergedAsync() =>
+        await Eventually.UntilAsync(
+            () => LiveFleet.FleetJsonAsync("host", "show", Host),
+            h => h.GetProperty("appliedGeneration").GetInt64() == h.GetProperty("desiredGeneration").GetInt64(),
+            TimeSpan.FromMinutes(2), "th2 converged its drift policy");
+
+    private static async Task<JsonElement[]> DriftAsync(DateTimeOffset since) =>
+        [.. (await LiveFleet.FleetJsonAsync("drift", "--host", Host, "--since", since.AddSeconds(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture))).EnumerateArray()];
+
+    private static Task<JsonElement> RecordAsync(string? resource, string action, DateTimeOffset since, Func<JsonElement, bool>? match = null, TimeSpan? deadline = null) =>
+        Eventually.UntilAsync(
+            async () => (await DriftAsync(since)).FirstOrDefault(r =>
+                (resource is null || r.GetProperty("resourceId").GetString() == resource)
+                && r.GetProperty("action").GetString() == action
+                && (match is null || match(r))),
+            r => r.ValueKind == JsonValueKind.Object,
+            deadline ?? TimeSpan.FromSeconds(60),
+            $"a drift record {resource} {action} on {Host}");
+
+    private static async Task<string?> ReadAsync(string path) => (await OnHostAsync("cat", path)).Stdout;
+
+    private static async Task<string?> PsqlAsync(string sql) =>
+        (await OnHostAsync("runuser", "-u", "postgres", "--", "psql", "-qAtc", sql)).Stdout.Trim();
+
+    private static Task<ProcResult> OnHostAsync(params string[] command) => LiveFleet.OnHostAsync(Host, command);
+}
