@@ -9,35 +9,25 @@ namespace OdooFleet.SystemTests;
 /// a record `fleet drift` shows. Each test leaves th2 as it found it.
 /// </summary>
 [Collection(StackGroup.Name)]
-public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
+public sealed class DriftTests(LiveFleet stack, DriftPolicyOnTh2 policy) : IClassFixture<DriftPolicyOnTh2>
 {
-    private const string Host = "th2";
+    private const string Host = DriftPolicyOnTh2.Host;
     private const string Jail = "/etc/fail2ban/jail.d/odoofleet.conf";
     private static readonly TimeSpan WatchDeadline = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PeriodicDeadline = TimeSpan.FromSeconds(90);
 
-    public async ValueTask InitializeAsync()
-    {
-        _ = stack;
-        await PolicyAsync("--mode", "default", "--interval", "30s", "--no-maintenance", "--no-ignore");
-        // The policy is a new generation: drift is measured only against a converged one.
-        await Eventually.UntilAsync(
-            () => LiveFleet.FleetJsonAsync("host", "show", Host),
-            h => h.GetProperty("appliedGeneration").GetInt64() == h.GetProperty("desiredGeneration").GetInt64(),
-            TimeSpan.FromMinutes(3), "th2 converged its drift policy");
-    }
-
-    public async ValueTask DisposeAsync() => await PolicyAsync("--mode", "default", "--interval", "default");
-
     [Fact]
     public async Task ConfigFileHandEdit_PutBackAndRecordedWithDiff()
     {
-        var before = await ReadAsync(Jail);
+        // Each test drifts its own resource: three corrections of one resource in ten minutes are flapping.
+        const string Logrotate = "/etc/logrotate.d/odoo";
+        _ = (stack, policy);
+        var before = await ReadAsync(Logrotate);
         var since = DateTimeOffset.UtcNow;
-        await OnHostAsync("sh", "-c", $"echo '# hand edit' >> {Jail}");
+        await OnHostAsync("sh", "-c", $"echo '# hand edit' >> {Logrotate}");
 
-        await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, WatchDeadline, "the jail file put back");
-        var record = await RecordAsync($"file:{Jail}", "corrected", since);
+        await Eventually.UntilAsync(() => ReadAsync(Logrotate), text => text == before, WatchDeadline, "the logrotate file put back");
+        var record = await RecordAsync($"file:{Logrotate}", "corrected", since);
         Assert.Contains("# hand edit", record.GetProperty("diff").GetString(), StringComparison.Ordinal);
         Assert.Equal("file", record.GetProperty("trigger").GetString());
     }
@@ -56,12 +46,13 @@ public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
     [Fact]
     public async Task ConfigFileModeChanged_PutBack()
     {
+        const string AutoUpgrades = "/etc/apt/apt.conf.d/20auto-upgrades";
         var since = DateTimeOffset.UtcNow;
-        var mode = (await OnHostAsync("stat", "-c", "%a", Jail)).Stdout.Trim();
-        await OnHostAsync("chmod", "0666", Jail);
+        var mode = (await OnHostAsync("stat", "-c", "%a", AutoUpgrades)).Stdout.Trim();
+        await OnHostAsync("chmod", "0666", AutoUpgrades);
 
-        await Eventually.UntilAsync(async () => (await OnHostAsync("stat", "-c", "%a", Jail)).Stdout.Trim(), m => m == mode, PeriodicDeadline, "the jail's mode put back");
-        await RecordAsync($"file:{Jail}", "corrected", since);
+        await Eventually.UntilAsync(async () => (await OnHostAsync("stat", "-c", "%a", AutoUpgrades)).Stdout.Trim(), m => m == mode, PeriodicDeadline, "the file's mode put back");
+        await RecordAsync($"file:{AutoUpgrades}", "corrected", since);
     }
 
     [Fact]
@@ -113,17 +104,18 @@ public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
     [Fact]
     public async Task ReportPolicy_EditLeftAndReported()
     {
-        var before = await ReadAsync(Jail);
+        const string Unattended = "/etc/apt/apt.conf.d/52odoofleet-unattended-upgrades";
+        var before = await ReadAsync(Unattended);
         await PolicyAsync("--mode", "report");
-        await WaitConvergedAsync();
+        await DriftPolicyOnTh2.WaitConvergedAsync();
         var since = DateTimeOffset.UtcNow;
         try
         {
-            await OnHostAsync("sh", "-c", $"echo '# operator owns this' >> {Jail}");
-            await RecordAsync($"file:{Jail}", "reported", since);
-            Assert.Contains("# operator owns this", await ReadAsync(Jail) ?? "", StringComparison.Ordinal);
+            await OnHostAsync("sh", "-c", $"echo '// operator owns this' >> {Unattended}");
+            await RecordAsync($"file:{Unattended}", "reported", since);
+            Assert.Contains("// operator owns this", await ReadAsync(Unattended) ?? "", StringComparison.Ordinal);
             var open = await LiveFleet.FleetJsonAsync("drift", "--host", Host, "--open");
-            Assert.Contains(open.EnumerateArray(), r => r.GetProperty("resourceId").GetString() == $"file:{Jail}");
+            Assert.Contains(open.EnumerateArray(), r => r.GetProperty("resourceId").GetString() == $"file:{Unattended}");
         }
         finally
         {
@@ -131,7 +123,7 @@ public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
             await PolicyAsync("--mode", "default");
         }
 
-        await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, TimeSpan.FromMinutes(2), "the jail file back after the policy change");
+        await Eventually.UntilAsync(() => ReadAsync(Unattended), text => text == before, TimeSpan.FromMinutes(2), "the file back after the policy change");
     }
 
     [Fact]
@@ -164,14 +156,15 @@ public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
     [Fact]
     public async Task ControllersStopped_DriftStillPutBackAndRecordedAfterReconnect()
     {
-        var before = await ReadAsync(Jail);
+        const string Site = "/etc/nginx/sites-available/odoo";
+        var before = await ReadAsync(Site);
         var since = DateTimeOffset.UtcNow;
         await LiveFleet.StackAsync(TimeSpan.FromMinutes(2), "controller", "stop", "1");
         await LiveFleet.StackAsync(TimeSpan.FromMinutes(2), "controller", "stop", "2");
         try
         {
-            await OnHostAsync("sh", "-c", $"echo '# while away' >> {Jail}");
-            await Eventually.UntilAsync(() => ReadAsync(Jail), text => text == before, WatchDeadline, "the jail file put back with no controller");
+            await OnHostAsync("sh", "-c", $"echo '# while away' >> {Site}");
+            await Eventually.UntilAsync(() => ReadAsync(Site), text => text == before, WatchDeadline, "the nginx site put back with no controller");
         }
         finally
         {
@@ -179,18 +172,11 @@ public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
             await LiveFleet.StackAsync(TimeSpan.FromMinutes(3), "controller", "start", "2");
         }
 
-        var record = await RecordAsync($"file:{Jail}", "corrected", since, deadline: TimeSpan.FromMinutes(2));
+        var record = await RecordAsync($"file:{Site}", "corrected", since, deadline: TimeSpan.FromMinutes(2));
         Assert.Contains("# while away", record.GetProperty("diff").GetString(), StringComparison.Ordinal);
     }
 
-    private static async Task PolicyAsync(params string[] args) =>
-        await LiveFleet.FleetJsonAsync(["drift", "policy", Host, .. args]);
-
-    private static async Task WaitConvergedAsync() =>
-        await Eventually.UntilAsync(
-            () => LiveFleet.FleetJsonAsync("host", "show", Host),
-            h => h.GetProperty("appliedGeneration").GetInt64() == h.GetProperty("desiredGeneration").GetInt64(),
-            TimeSpan.FromMinutes(2), "th2 converged its drift policy");
+    private static Task PolicyAsync(params string[] args) => DriftPolicyOnTh2.PolicyAsync(args);
 
     private static async Task<JsonElement[]> DriftAsync(DateTimeOffset since) =>
         [.. (await LiveFleet.FleetJsonAsync("drift", "--host", Host, "--since", since.AddSeconds(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture))).EnumerateArray()];
@@ -211,4 +197,28 @@ public sealed class DriftTests(LiveFleet stack) : IAsyncLifetime
         (await OnHostAsync("runuser", "-u", "postgres", "--", "psql", "-qAtc", sql)).Stdout.Trim();
 
     private static Task<ProcResult> OnHostAsync(params string[] command) => LiveFleet.OnHostAsync(Host, command);
+}
+
+/// <summary>th2's drift policy for the whole class: re-observe every 30 s; set once (every change is a new generation) and reset after.</summary>
+public sealed class DriftPolicyOnTh2 : IAsyncLifetime
+{
+    public const string Host = "th2";
+
+    public static async Task PolicyAsync(params string[] args) =>
+        await LiveFleet.FleetJsonAsync(["drift", "policy", Host, .. args]);
+
+    /// <summary>Drift is measured only against a converged generation, and every policy change is one.</summary>
+    public static async Task WaitConvergedAsync() =>
+        await Eventually.UntilAsync(
+            () => LiveFleet.FleetJsonAsync("host", "show", Host),
+            h => h.GetProperty("appliedGeneration").GetInt64() == h.GetProperty("desiredGeneration").GetInt64(),
+            TimeSpan.FromMinutes(3), "th2 converged its drift policy");
+
+    public async ValueTask InitializeAsync()
+    {
+        await PolicyAsync("--mode", "default", "--interval", "30s", "--no-maintenance", "--no-ignore");
+        await WaitConvergedAsync();
+    }
+
+    public async ValueTask DisposeAsync() => await PolicyAsync("--mode", "default", "--interval", "default");
 }

@@ -73,6 +73,7 @@ internal sealed partial class DriftMonitor(
     private long lastFileEventTicks;
     private long policyErrorsLoggedFor;
     private ITimer? periodic;
+    private TimeSpan armedInterval;
     private ITimer? poll;
     private ITimer? busyRetry;
     private int rounds;
@@ -227,8 +228,9 @@ internal sealed partial class DriftMonitor(
         {
             var before = unitStates.GetValueOrDefault(units[i]);
             unitStates[units[i]] = states[i];
-            // Transitional states come and go with every restart; only a unit that stopped or failed is news.
-            if (before is not null && before != states[i] && states[i] is not ("active" or "activating" or "reloading" or "deactivating"))
+            // Transitional states come and go with every restart; only a unit that stopped or failed is news
+            // (also one first seen stopped, e.g. stopped while a new generation was being applied: the check decides).
+            if (before != states[i] && states[i] is not ("active" or "activating" or "reloading" or "deactivating"))
             {
                 left.Add(targets.ResourceByUnit[units[i]]);
             }
@@ -490,6 +492,7 @@ internal sealed partial class DriftMonitor(
     {
         // Up to 10 % earlier, so agents started together spread out and the interval is never exceeded.
         var interval = policy.PeriodicInterval * (1 - (0.1 * options.Random.NextDouble()));
+        armedInterval = policy.PeriodicInterval;
         periodic?.Dispose();
         periodic = time.CreateTimer(_ => Post(new Signal(TriggerPeriodic, null)), null, interval, Timeout.InfiniteTimeSpan);
     }
@@ -510,6 +513,12 @@ internal sealed partial class DriftMonitor(
         watchers.Clear();
         unitStates.Clear();
         targets = DriftTargets.For(generation, resources, options.Paths, policy);
+        if (policy.PeriodicInterval != armedInterval)
+        {
+            // A new generation may carry a new interval: the timer armed under the old policy must not wait it out.
+            ArmPeriodic(policy);
+        }
+
         var watched = targets;
         foreach (var directory in watched.Directories)
         {
