@@ -16,13 +16,17 @@ public sealed class RolloutViewTests
         using var doc = JsonDocument.Parse(JsonSerializer.Serialize(RolloutView.ToJson(rollout), OutputJsonContext.Default.RolloutJson));
 
         var root = doc.RootElement;
-        Assert.Equal(["id", "state", "release", "createdAt", "finishedAt", "message", "hosts"], root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(
+            ["id", "state", "release", "createdAt", "finishedAt", "message", "hosts", "policy", "batches", "currentBatch", "rollbackOf", "createdBy", "artifact"],
+            root.EnumerateObject().Select(p => p.Name));
         Assert.Equal("succeeded", root.GetProperty("state").GetString());
         Assert.Equal("18.0", root.GetProperty("release").GetProperty("series").GetString());
         Assert.Equal("2025-06-01T12:05:00Z", root.GetProperty("finishedAt").GetString());
         Assert.Equal(JsonValueKind.Null, root.GetProperty("message").ValueKind);
         var host = root.GetProperty("hosts")[0];
-        Assert.Equal(["id", "name", "state", "generation", "message", "updatedAt"], host.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(
+            ["id", "name", "state", "generation", "message", "updatedAt", "batch", "phase", "fromRelease", "unavailableMs", "updatedModules", "logTail", "staged"],
+            host.EnumerateObject().Select(p => p.Name));
         Assert.Equal("succeeded", host.GetProperty("state").GetString());
         Assert.Equal("unchanged", root.GetProperty("hosts")[1].GetProperty("state").GetString());
     }
