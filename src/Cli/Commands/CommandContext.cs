@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 using OdooFleet.Cli.Configuration;
 using OdooFleet.Cli.Input;
 using OdooFleet.Cli.Output;
@@ -89,4 +91,52 @@ internal sealed class CommandContext(CliHost host)
         };
         return option;
     }
+
+    /// <summary>--since as a duration back from now (30m, 2d) or an ISO time; resolved against the clock when the command runs.</summary>
+    public static Option<Func<DateTimeOffset, DateTimeOffset>?> SinceOption(string description) => new("--since")
+    {
+        Description = description,
+        HelpName = "duration|time",
+        CustomParser = result =>
+        {
+            var text = Token(result);
+            if (text.Contains('-', StringComparison.Ordinal)
+                && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+            {
+                return _ => time;
+            }
+
+            if (DurationParser.TryParse(text, "--since", out var duration, out var error))
+            {
+                return now => now - duration;
+            }
+
+            result.AddError($"{error}, or a time like 2026-11-23T12:00:00Z");
+            return null;
+        },
+    };
+
+    /// <summary>A whole number option within [minimum, maximum], validated while parsing.</summary>
+    public static Option<int?> CountOption(string name, string description, int minimum, int maximum, string example) => new(name)
+    {
+        Description = description,
+        HelpName = "N",
+        CustomParser = result =>
+        {
+            var text = Token(result);
+            if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= minimum && n <= maximum)
+            {
+                return n;
+            }
+
+            result.AddError(string.Create(
+                CultureInfo.InvariantCulture, $"{name}: '{Printable(text)}' is not a whole number from {minimum} to {maximum} (e.g. {name} {example})"));
+            return null;
+        },
+    };
+
+    private static string Token(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+
+    private static string Printable(string value) =>
+        new([.. value.Take(64).Select(c => char.IsControl(c) ? '?' : c)]);
 }

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace OdooFleet.Cli.Output;
@@ -87,7 +88,46 @@ internal sealed record PlanJson(
     string? RequestedAt,
     string? FinishedAt);
 
-internal sealed record RolloutHostJson(string Id, string Name, string State, long Generation, string? Message, string? UpdatedAt);
+internal sealed record RolloutHostJson(
+    string Id,
+    string Name,
+    string State,
+    long Generation,
+    string? Message,
+    string? UpdatedAt,
+    int Batch,
+    string? Phase,
+    ReleaseJson? FromRelease,
+    long UnavailableMs,
+    IReadOnlyList<string> UpdatedModules,
+    string? LogTail,
+    bool Staged);
+
+/// <summary>The rollout's options with the controller's defaults filled in.</summary>
+internal sealed record RolloutPolicyJson(
+    IReadOnlyDictionary<string, string> Selector,
+    int Canary,
+    string Batch,
+    string MaxFailures,
+    int MaxFailuresHosts,
+    int HealthTimeoutSeconds,
+    int MinHealthySeconds,
+    bool PauseAfterCanary,
+    bool NoBackup,
+    string Offline);
+
+internal sealed record RolloutBatchJson(
+    int Index,
+    bool Canary,
+    string State,
+    int Hosts,
+    int Succeeded,
+    int Failed,
+    int Skipped,
+    string? StartedAt,
+    string? FinishedAt);
+
+internal sealed record ArtifactJson(string Sha256, long SizeBytes);
 
 internal sealed record RolloutJson(
     string Id,
@@ -96,7 +136,16 @@ internal sealed record RolloutJson(
     string? CreatedAt,
     string? FinishedAt,
     string? Message,
-    IReadOnlyList<RolloutHostJson> Hosts);
+    IReadOnlyList<RolloutHostJson> Hosts,
+    RolloutPolicyJson? Policy,
+    IReadOnlyList<RolloutBatchJson> Batches,
+    int? CurrentBatch,
+    string? RollbackOf,
+    string? CreatedBy,
+    ArtifactJson? Artifact);
+
+/// <summary>A domain event; "data" is the event's own JSON object, as the controller stored it.</summary>
+internal sealed record EventJson(long Id, string Type, string Subject, JsonElement Data, string? OccurredAt);
 
 internal sealed record TokenJson(string Token, string? ExpiresAt)
 {
@@ -187,6 +236,9 @@ internal sealed record DriftPolicyResultJson(string HostId, string HostName, boo
 [JsonSerializable(typeof(HostJson))]
 [JsonSerializable(typeof(IReadOnlyList<HostJson>))]
 [JsonSerializable(typeof(RolloutJson))]
+[JsonSerializable(typeof(IReadOnlyList<RolloutJson>))]
+[JsonSerializable(typeof(IReadOnlyList<EventJson>))]
+[JsonSerializable(typeof(string))]
 [JsonSerializable(typeof(TokenJson))]
 [JsonSerializable(typeof(IReadOnlyList<EnrollmentTokenJson>))]
 [JsonSerializable(typeof(EnrollmentTokenJson))]
@@ -201,3 +253,11 @@ internal sealed record DriftPolicyResultJson(string HostId, string HostName, boo
 [JsonSerializable(typeof(IReadOnlyList<DriftJson>))]
 [JsonSerializable(typeof(DriftPolicyResultJson))]
 internal sealed partial class OutputJsonContext : JsonSerializerContext;
+
+/// <summary>One compact object per line: what `fleet events --follow -o json` streams.</summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    WriteIndented = false,
+    DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(EventJson))]
+internal sealed partial class OutputJsonLinesContext : JsonSerializerContext;

@@ -87,7 +87,15 @@ internal sealed class Renderer
         console.Write(table);
     }
 
-    public void Rollout(Rollout rollout) => console.Write(RolloutRenderable(rollout));
+    public void Rollout(Rollout rollout) => console.Write(RolloutRenderable(rollout, host.Time.GetUtcNow()));
+
+    public void Lines(IEnumerable<string> lines)
+    {
+        foreach (var line in lines)
+        {
+            Line(line);
+        }
+    }
 
     /// <summary>The explanation, the resources that would not stay as they are, a count, then the diffs.</summary>
     public void Plan(HostPlan plan)
@@ -126,23 +134,52 @@ internal sealed class Renderer
     /// <summary>Redraws the rollout in place while <paramref name="body"/> runs; the last frame stays on screen.</summary>
     public Task<T> LiveAsync<T>(Rollout initial, Func<Action<Rollout>, Task<T>> body)
     {
-        var live = new LiveDisplay(console, RolloutRenderable(initial));
+        var live = new LiveDisplay(console, RolloutRenderable(initial, host.Time.GetUtcNow()));
         return live.StartAsync(context => body(rollout =>
         {
-            context.UpdateTarget(RolloutRenderable(rollout));
+            context.UpdateTarget(RolloutRenderable(rollout, host.Time.GetUtcNow()));
             context.Refresh();
         }));
     }
 
-    private static Rows RolloutRenderable(Rollout rollout)
+    /// <summary>Summary, details, per-batch progress, per-host rows, then the log tails of failed hosts.</summary>
+    private static Rows RolloutRenderable(Rollout rollout, DateTimeOffset now)
     {
-        var table = NewTable("HOST", "ID", "STATE", "GEN", "MESSAGE");
-        foreach (var row in RolloutView.ToRows(rollout))
+        var parts = new List<IRenderable> { new Markup($"[bold]{Markup.Escape(RolloutView.Summary(rollout))}[/]") };
+        var details = new Grid().AddColumn(new GridColumn().PadLeft(2).PadRight(2)).AddColumn();
+        foreach (var (label, value) in RolloutView.Details(rollout, now))
         {
-            table.AddRow(new Text(row.Name), new Text(row.Id), new Markup(Colored(row.State)), new Text(row.Generation), new Text(row.Message));
+            details.AddRow(new Text(label), new Text(value));
         }
 
-        return new Rows(new Markup($"[bold]{Markup.Escape(RolloutView.Summary(rollout))}[/]"), table);
+        parts.Add(details);
+        if (rollout.Batches.Count > 0)
+        {
+            var batches = NewTable("BATCH", "CANARY", "STATE", "DONE", "FAILED", "SKIPPED", "DURATION");
+            foreach (var row in RolloutView.BatchRows(rollout, now))
+            {
+                batches.AddRow(
+                    new Text(row.Batch), new Text(row.Canary), new Markup(Colored(row.State)), new Text(row.Done), new Text(row.Failed), new Text(row.Skipped), new Text(row.Duration));
+            }
+
+            parts.Add(batches);
+        }
+
+        var hosts = NewTable("HOST", "BATCH", "STATE", "PHASE", "UNAVAILABLE", "UPDATED MODULES", "MESSAGE");
+        foreach (var row in RolloutView.ToRows(rollout))
+        {
+            hosts.AddRow(
+                new Text(row.Name), new Text(row.Batch), new Markup(Colored(row.State)), new Text(row.Phase), new Text(row.Unavailable), new Text(row.Updated), new Text(row.Message));
+        }
+
+        parts.Add(hosts);
+        foreach (var tail in RolloutView.LogTails(rollout))
+        {
+            parts.Add(new Markup($"[bold]{Markup.Escape(tail.Name)}[/] {Colored(tail.State)}: {Markup.Escape(tail.Message)}; the end of its Odoo log:"));
+            parts.Add(new Text(string.Join('\n', tail.Lines.Select(l => "  | " + l))));
+        }
+
+        return new Rows(parts);
     }
 
     private static Table NewTable(params string[] columns)
@@ -160,9 +197,9 @@ internal sealed class Renderer
     {
         var colour = state switch
         {
-            "online" or "succeeded" => "green",
-            "offline" or "failed" => "red",
-            "updating" or "running" or "change" => "yellow",
+            "online" or "succeeded" or "done" => "green",
+            "offline" or "failed" or "reverted" or "aborted" => "red",
+            "updating" or "running" or "change" or "paused" => "yellow",
             "unchanged" => "blue",
             _ => "grey",
         };

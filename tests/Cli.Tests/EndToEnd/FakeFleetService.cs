@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Google.Protobuf;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
@@ -22,6 +23,20 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
     public Rollout? Rollout { get; set; }
 
     public List<Rollout> WatchUpdates { get; } = [];
+
+    /// <summary>What StartRollout answers to a dry run.</summary>
+    public Rollout? RolloutPlan { get; set; }
+
+    /// <summary>What RollbackRollout answers (the new rollout) for <see cref="Rollout"/>'s id.</summary>
+    public Rollout? Rollback { get; set; }
+
+    public List<Rollout> History { get; } = [];
+
+    /// <summary>Stored events; lock it to add while a follow polls.</summary>
+    public List<FleetEventRecord> Events { get; } = [];
+
+    /// <summary>Every ListEvents request, as it arrives: what a follow test waits on.</summary>
+    public Channel<ListEventsRequest> EventPolls { get; } = Channel.CreateUnbounded<ListEventsRequest>();
 
     public StreamEnd WatchEnd { get; set; } = StreamEnd.Complete;
 
@@ -235,10 +250,57 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
 
     public override Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)
     {
-        Record(context, $"StartRollout {request.Series}");
+        Record(context, $"StartRollout {request.Series}", request);
+        if (request.DryRun && RolloutPlan is not null)
+        {
+            return Task.FromResult(RolloutPlan);
+        }
+
         return request.Series == "18.0" && Rollout is not null
             ? Task.FromResult(Rollout)
             : throw new RpcException(new Status(StatusCode.InvalidArgument, $"version: no Odoo series '{request.Series}' in the source; available: 17.0, 18.0"));
+    }
+
+    public override Task<ListRolloutsResponse> ListRollouts(ListRolloutsRequest request, ServerCallContext context)
+    {
+        Record(context, $"ListRollouts limit={request.Limit}", request);
+        return Task.FromResult(new ListRolloutsResponse { Rollouts = { History } });
+    }
+
+    public override Task<Rollout> PauseRollout(RolloutActionRequest request, ServerCallContext context) =>
+        Act(context, "PauseRollout", request, RolloutState.Paused);
+
+    public override Task<Rollout> ResumeRollout(RolloutActionRequest request, ServerCallContext context) =>
+        Act(context, "ResumeRollout", request, RolloutState.Running);
+
+    public override Task<Rollout> AbortRollout(RolloutActionRequest request, ServerCallContext context) =>
+        Act(context, "AbortRollout", request, RolloutState.Aborted);
+
+    public override Task<Rollout> RollbackRollout(RolloutActionRequest request, ServerCallContext context)
+    {
+        Record(context, $"RollbackRollout {request.Id}", request);
+        return Task.FromResult(Rollback is not null && Rollout?.Id == request.Id
+            ? Rollback
+            : throw new RpcException(new Status(StatusCode.NotFound, $"rollout '{request.Id}' not found")));
+    }
+
+    public override Task<ListEventsResponse> ListEvents(ListEventsRequest request, ServerCallContext context)
+    {
+        Record(context, $"ListEvents type={request.TypePrefix} subject={request.Subject} limit={request.Limit}", request);
+        var since = request.Since?.ToDateTimeOffset() ?? DateTimeOffset.MinValue;
+        List<FleetEventRecord> matching;
+        lock (Events)
+        {
+            matching = [.. Events
+                .Where(e => e.OccurredAt.ToDateTimeOffset() >= since && e.Type.StartsWith(request.TypePrefix, StringComparison.Ordinal)
+                    && (request.Subject.Length == 0 || e.Subject == request.Subject))
+                .OrderBy(e => e.OccurredAt.ToDateTimeOffset())
+                .ThenBy(e => e.Id)];
+        }
+
+        var limit = request.Limit == 0 ? 200 : request.Limit;
+        EventPolls.Writer.TryWrite(request);
+        return Task.FromResult(new ListEventsResponse { Events = { matching.Skip(Math.Max(0, matching.Count - limit)) } });
     }
 
     public override Task<Rollout> GetRollout(GetRolloutRequest request, ServerCallContext context)
@@ -266,6 +328,19 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
                 await Task.Delay(Timeout.Infinite, context.CancellationToken);
                 break;
         }
+    }
+
+    private Task<Rollout> Act(ServerCallContext context, string call, RolloutActionRequest request, RolloutState state)
+    {
+        Record(context, $"{call} {request.Id}", request);
+        if (Rollout is null || Rollout.Id != request.Id)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"rollout '{request.Id}' not found"));
+        }
+
+        var changed = Rollout.Clone();
+        changed.State = state;
+        return Task.FromResult(changed);
     }
 
     private void Record(ServerCallContext context, string call, IMessage request)

@@ -119,4 +119,95 @@ internal static class Samples
 
         return rollout;
     }
+
+    /// <summary>
+    /// A rollout in its first batch after the canary: canary done (web-01), batch 1 running with web-02
+    /// reverted and web-03 migrating, batch 2 (web-04) pending.
+    /// </summary>
+    public static Rollout BatchedRollout(RolloutState state = RolloutState.Running)
+    {
+        var rollout = new Rollout
+        {
+            Id = "r-abc123",
+            State = state,
+            Release = new OdooRelease { Series = "18.0", Commit = Commit },
+            CreatedAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-10)),
+            CreatedBy = "token:alice (k-3kq9t2mzpa)",
+            CurrentBatch = 1,
+            Policy = new RolloutPolicy
+            {
+                Selector = { ["role"] = "web" },
+                Canary = 1,
+                Batch = "50%",
+                MaxFailures = "1",
+                MaxFailuresHosts = 1,
+                HealthTimeoutSeconds = 300,
+                MinHealthySeconds = 30,
+                Offline = OfflinePolicy.Skip,
+            },
+            Artifact = new ReleaseArtifactInfo { Sha256 = new string('e', 64), SizeBytes = 120L << 20 },
+            Batches =
+            {
+                new RolloutBatch
+                {
+                    Index = 0, Canary = true, State = RolloutBatchState.Done, Hosts = 1, Succeeded = 1,
+                    StartedAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-10)), FinishedAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-8)),
+                },
+                new RolloutBatch
+                {
+                    Index = 1, State = RolloutBatchState.Running, Hosts = 2, Failed = 1, StartedAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-8)),
+                },
+                new RolloutBatch { Index = 2, State = RolloutBatchState.Pending, Hosts = 1 },
+            },
+            Hosts =
+            {
+                new RolloutHost
+                {
+                    Id = "h-web01", Name = "web-01", Batch = 0, State = RolloutHostState.Succeeded, Phase = "health", Generation = 7,
+                    UnavailableMs = 4200, UpdatedModules = { "acme:sale", "acme:stock" }, Staged = true,
+                    FromRelease = new OdooRelease { Series = "18.0", Commit = "0123456789abcdef0123456789abcdef01234567" },
+                },
+                new RolloutHost
+                {
+                    Id = "h-web02", Name = "web-02", Batch = 1, State = RolloutHostState.Reverted, Phase = "revert", Generation = 5,
+                    Message = "health gate: /web/login?db=acme answered 500 for 5m; reverted, databases restored",
+                    LogTail = "2025-06-01 11:55:01,123 42 ERROR acme odoo.http: Exception during request handling.\nKeyError: 'x_new_field'\n",
+                    UnavailableMs = 65_000, UpdatedModules = { "acme:sale" },
+                },
+                new RolloutHost { Id = "h-web03", Name = "web-03", Batch = 1, State = RolloutHostState.Updating, Phase = "migrate", Generation = 9 },
+                new RolloutHost { Id = "h-web04", Name = "web-04", Batch = 2, State = RolloutHostState.Pending },
+            },
+        };
+        return rollout;
+    }
+
+    /// <summary>A dry run's answer: canary web-01, then web-02 + web-03, then web-04 (already on the release).</summary>
+    public static Rollout PlannedRollout()
+    {
+        var plan = BatchedRollout(RolloutState.Planned);
+        plan.Id = "";
+        plan.CreatedBy = "";
+        plan.CreatedAt = null;
+        plan.Artifact = null;
+        plan.CurrentBatch = -1;
+        plan.Policy.PauseAfterCanary = true;
+        foreach (var batch in plan.Batches)
+        {
+            batch.State = RolloutBatchState.Pending;
+            batch.Succeeded = batch.Failed = 0;
+            batch.StartedAt = batch.FinishedAt = null;
+        }
+
+        foreach (var host in plan.Hosts)
+        {
+            host.State = RolloutHostState.Pending;
+            host.Phase = host.Message = host.LogTail = "";
+            host.UnavailableMs = 0;
+            host.UpdatedModules.Clear();
+            host.FromRelease = new OdooRelease { Series = "18.0", Commit = "0123456789abcdef0123456789abcdef01234567" };
+        }
+
+        plan.Hosts[3].FromRelease = plan.Release.Clone();
+        return plan;
+    }
 }
