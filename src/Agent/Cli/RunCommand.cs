@@ -56,11 +56,13 @@ internal static class RunCommand
         services.AddSingleton(new HostPaths(config.Root));
         services.AddSingleton<ICommandRunner, ProcessCommandRunner>();
         services.AddSingleton(new HttpClient());
+        services.AddSingleton<ControllerArtifactSource>();
         services.AddSingleton(sp => new ProfileEnvironment(
             sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<HttpClient>(), TimeProvider.System,
             Facts.FactCollector.ProfileFacts)
         {
             StateDirectory = config.StateDirectory,
+            Artifacts = sp.GetRequiredService<ControllerArtifactSource>(),
         });
         services.AddSingleton<ConvergeEngine>();
         services.AddSingleton(sp => new LocalConverger(

@@ -16,6 +16,9 @@ internal sealed record ProfileEnvironment(HostPaths Paths, ICommandRunner Runner
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan GitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Where release artifacts come from (the controllers); null outside the agent service (a manual converge cannot download).</summary>
+    public Release.IReleaseArtifactSource? Artifacts { get; init; }
+
     /// <summary>Where the agent keeps its own state (the admin password hash it made).</summary>
     public string StateDirectory { get; init; } = Configuration.AgentConfig.DefaultStateDirectory;
 }
@@ -162,13 +165,13 @@ internal static class OdooProfile
 
         if (odoo.Release is { } release)
         {
-            var checkout = builder.Add(new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout)
-            {
-                DependsOn = [releases, packages],
-            });
+            var checkout = builder.Add(odoo.Artifact is { } artifact
+                ? new ReleaseArtifactResource(paths, runner, env.Artifacts, layout.ReleasesDir, release, artifact) { DependsOn = [releases, packages] }
+                : new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout) { DependsOn = [releases, packages] });
             var venv = builder.Add(new VenvResource(paths, runner, new VenvSpec(layout.ReleaseDir(release))
             {
                 Wheelhouse = odoo.Wheelhouse,
+                UseReleaseWheelhouse = odoo.Artifact is not null,
                 Owner = odooOwned,
             })
             { DependsOn = [checkout] });
