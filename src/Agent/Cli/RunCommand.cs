@@ -83,7 +83,9 @@ internal static class RunCommand
         {
             SpecCachePath = config.SpecCachePath,
             Paths = sp.GetRequiredService<HostPaths>(),
-            Compile = host => OdooProfile.Compile(host, sp.GetRequiredService<ProfileEnvironment>(), persistSecrets: false).Resources,
+            // A generation whose release change was reverted is measured against the release put back, never re-switched.
+            Compile = host => OdooProfile.Compile(
+                sp.GetRequiredService<LocalConverger>().Effective(host), sp.GetRequiredService<ProfileEnvironment>(), persistSecrets: false).Resources,
         });
         services.AddHostedService<DriftMonitor>();
         services.AddHostedService<DriftReporter>();

@@ -110,6 +110,12 @@ internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int Ht
     public ReleaseArtifactRef? Artifact { get; init; }
 
     public ReleaseGateSpec Gate { get; init; } = ReleaseGateSpec.Default;
+
+    /// <summary>
+    /// The release is the one running, kept because this generation's transition to the desired one
+    /// was reverted: converge around it (no fetch, no venv build) until the controller sends a new generation.
+    /// </summary>
+    public bool ReleaseKept { get; init; }
 }
 
 /// <summary>A release tarball on the controller's agent endpoint, verified by size and sha256.</summary>

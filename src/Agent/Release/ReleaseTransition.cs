@@ -255,7 +255,8 @@ internal sealed partial class ReleaseTransition(TransitionContext context, Trans
 
     private async Task<TransitionRecord> BackupAsync(TransitionRecord record, CancellationToken ct)
     {
-        var root = context.Paths.Resolve(context.BackupRoot);
+        // The agent's own state directory, not a managed host path: never under HostPaths' root.
+        var root = context.BackupRoot;
         var name = record.RolloutId is { } rollout && Grammar.IsHostLabel(rollout) ? rollout : $"generation-{record.Generation}";
         var directory = Path.Combine(root, name);
         Directory.CreateDirectory(root, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -75,9 +75,12 @@ internal sealed record TransitionRecord
     public int Restarts { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
 
-    public ReleaseRef FromRelease => ReleaseRef.TryParseDirectoryName(From) ?? throw new InvalidDataException($"transition journal: '{From}' is not a release");
+    public ReleaseRef FromRelease => ParseRelease(From);
 
-    public ReleaseRef ToRelease => ReleaseRef.TryParseDirectoryName(To) ?? throw new InvalidDataException($"transition journal: '{To}' is not a release");
+    public ReleaseRef ToRelease => ParseRelease(To);
+
+    public static ReleaseRef ParseRelease(string directoryName) =>
+        ReleaseRef.TryParseDirectoryName(directoryName) ?? throw new InvalidDataException($"transition journal: '{directoryName}' is not a release directory name");
 }
 
 /// <summary>What a converge does about the release, decided from the journal and the host alone.</summary>

@@ -180,5 +180,35 @@ internal static class ProtoMapping
             Error = error ?? outcome.Error ?? "",
         };
 
+    /// <summary>A journaled release transition as the converge report carries it (modules listed only where `-u` ran).</summary>
+    public static Proto.ReleaseTransition ToProto(this Release.TransitionRecord record) => new()
+    {
+        From = Release.TransitionRecord.ParseRelease(record.From).ToProto(),
+        To = Release.TransitionRecord.ParseRelease(record.To).ToProto(),
+        Outcome = record.Outcome switch
+        {
+            Release.TransitionOutcome.Updated => Proto.TransitionOutcome.Updated,
+            Release.TransitionOutcome.Reverted => Proto.TransitionOutcome.Reverted,
+            Release.TransitionOutcome.Failed => Proto.TransitionOutcome.Failed,
+            _ => Proto.TransitionOutcome.Unspecified,
+        },
+        Phase = record.Phase,
+        Reason = record.Reason ?? "",
+        LogTail = record.LogTail ?? "",
+        Databases =
+        {
+            record.Databases.Select(d => new Proto.DatabaseUpdate
+            {
+                Database = d.Name,
+                Modules = { d.UpdateStarted ? d.Modules : [] },
+                BackedUp = d.Dump is not null,
+                Restored = d.Restored,
+            }),
+        },
+        UnavailableMs = record.UnavailableMs,
+        Restarts = record.Restarts,
+        RolloutId = record.RolloutId ?? "",
+    };
+
     public static Timestamp Now(TimeProvider time) => Timestamp.FromDateTimeOffset(time.GetUtcNow());
 }
