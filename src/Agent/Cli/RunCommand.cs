@@ -77,6 +77,8 @@ internal static class RunCommand
         services.AddHostedService(sp => sp.GetRequiredService<ConvergeCoordinator>());
         services.AddSingleton<PlanService>();
         services.AddHostedService(sp => sp.GetRequiredService<PlanService>());
+        services.AddSingleton<StageService>();
+        services.AddHostedService(sp => sp.GetRequiredService<StageService>());
         services.AddSingleton(sp => DriftJournal.Open(
             Path.Combine(config.StateDirectory, "drift.json"), DriftJournal.DefaultCapacity, TimeProvider.System, sp.GetRequiredService<ILogger<DriftJournal>>()));
         services.AddSingleton(sp => new DriftMonitorOptions

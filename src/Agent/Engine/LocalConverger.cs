@@ -50,6 +50,35 @@ internal sealed class LocalConverger(ProfileEnvironment environment, ConvergeEng
             ? host with { Odoo = host.Odoo with { Release = ended.FromRelease, Artifact = null, ReleaseKept = true } }
             : host;
 
+    /// <summary>
+    /// Prefetches a release (tree and venv) without switching, under the converge lock so it never
+    /// races a converge over the same directory. AlreadyStaged when nothing had to change.
+    /// </summary>
+    public async Task<(bool AlreadyStaged, string? Error)> StageAsync(
+        ReleaseRef release, ReleaseArtifactRef? artifact, string sourceUrl, string? wheelhouse, CancellationToken ct)
+    {
+        using var hostLock = ConvergeLock.TryAcquire(lockPath)
+            ?? throw new ConvergeBusyException($"another converge holds {lockPath}; staging waits for it");
+        IReadOnlyList<IResource> resources;
+        try
+        {
+            resources = OdooProfile.StageResources(release, artifact, sourceUrl, wheelhouse, environment);
+        }
+        catch (SpecValidationException e)
+        {
+            return (false, e.Message);
+        }
+
+        var check = await engine.RunAsync(resources, ConvergeMode.Check, ct);
+        if (check.Results.All(r => r.Status == ResourceStatus.Unchanged))
+        {
+            return (true, null);
+        }
+
+        var staged = await engine.RunAsync(resources, ConvergeMode.Apply, ct);
+        return (false, staged.Success ? null : staged.Error);
+    }
+
     /// <summary>At agent start, under the converge lock: reverts a transition the agent was killed in; null when there was none.</summary>
     public async Task<TransitionRecord?> RecoverAsync(CancellationToken ct)
     {

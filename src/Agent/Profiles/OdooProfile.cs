@@ -224,6 +224,26 @@ internal static class OdooProfile
         return new CompiledProfile(builder.Resources, explanation, builder.Files) { StageIds = stageIds, Cluster = localCluster };
     }
 
+    /// <summary>
+    /// The release tree and its venv alone (what StageReleaseCommand prefetches), built exactly as the
+    /// full profile builds them, so a later converge finds them in place.
+    /// </summary>
+    public static IReadOnlyList<IResource> StageResources(ReleaseRef release, ReleaseArtifactRef? artifact, string sourceUrl, string? wheelhouse, ProfileEnvironment env)
+    {
+        var layout = env.Layout;
+        IResource tree = artifact is not null
+            ? new ReleaseArtifactResource(env.Paths, env.Runner, env.Artifacts, layout.ReleasesDir, release, artifact)
+            : new ReleaseCheckoutResource(env.Paths, env.Runner, layout.ReleasesDir, release, sourceUrl, env.GitTimeout);
+        var venv = new VenvResource(env.Paths, env.Runner, new VenvSpec(layout.ReleaseDir(release))
+        {
+            Wheelhouse = wheelhouse,
+            UseReleaseWheelhouse = artifact is not null,
+            Owner = new Ownership(layout.User, layout.Group),
+        })
+        { DependsOn = [tree.Id] };
+        return [tree, venv];
+    }
+
     /// <summary>The local cluster the profile manages on this OS (Debian/Ubuntu's default "main" on 5432).</summary>
     public static PostgresCluster LocalCluster(OsProfile os) =>
         new(os.PostgresMajor.ToString(System.Globalization.CultureInfo.InvariantCulture), "main", 5432);
