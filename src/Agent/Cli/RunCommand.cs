@@ -56,11 +56,13 @@ internal static class RunCommand
         services.AddSingleton(new HostPaths(config.Root));
         services.AddSingleton<ICommandRunner, ProcessCommandRunner>();
         services.AddSingleton(new HttpClient());
+        services.AddSingleton<ControllerArtifactSource>();
         services.AddSingleton(sp => new ProfileEnvironment(
             sp.GetRequiredService<HostPaths>(), sp.GetRequiredService<ICommandRunner>(), sp.GetRequiredService<HttpClient>(), TimeProvider.System,
             Facts.FactCollector.ProfileFacts)
         {
             StateDirectory = config.StateDirectory,
+            Artifacts = sp.GetRequiredService<ControllerArtifactSource>(),
         });
         services.AddSingleton<ConvergeEngine>();
         services.AddSingleton(sp => new LocalConverger(
@@ -75,13 +77,17 @@ internal static class RunCommand
         services.AddHostedService(sp => sp.GetRequiredService<ConvergeCoordinator>());
         services.AddSingleton<PlanService>();
         services.AddHostedService(sp => sp.GetRequiredService<PlanService>());
+        services.AddSingleton<StageService>();
+        services.AddHostedService(sp => sp.GetRequiredService<StageService>());
         services.AddSingleton(sp => DriftJournal.Open(
             Path.Combine(config.StateDirectory, "drift.json"), DriftJournal.DefaultCapacity, TimeProvider.System, sp.GetRequiredService<ILogger<DriftJournal>>()));
         services.AddSingleton(sp => new DriftMonitorOptions
         {
             SpecCachePath = config.SpecCachePath,
             Paths = sp.GetRequiredService<HostPaths>(),
-            Compile = host => OdooProfile.Compile(host, sp.GetRequiredService<ProfileEnvironment>(), persistSecrets: false).Resources,
+            // A generation whose release change was reverted is measured against the release put back, never re-switched.
+            Compile = host => OdooProfile.Compile(
+                sp.GetRequiredService<LocalConverger>().Effective(host), sp.GetRequiredService<ProfileEnvironment>(), persistSecrets: false).Resources,
         });
         services.AddHostedService<DriftMonitor>();
         services.AddHostedService<DriftReporter>();

@@ -139,4 +139,5 @@ internal static class PrivateDirectory
 [JsonSerializable(typeof(AgentConfig))]
 [JsonSerializable(typeof(Transport.JournalState))]
 [JsonSerializable(typeof(Transport.ReplayState))]
+[JsonSerializable(typeof(Release.TransitionRecord))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

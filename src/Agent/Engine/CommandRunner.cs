@@ -14,6 +14,15 @@ internal sealed record CommandSpec(string Program, IReadOnlyList<string> Argumen
     /// <summary>Text written to the program's stdin (e.g. SQL for psql, so values travel as psql variables, never spliced into argv).</summary>
     public string? StandardInput { get; init; }
 
+    /// <summary>A file whose bytes are the program's stdin (binary, e.g. a dump for pg_restore); exclusive with <see cref="StandardInput"/>.</summary>
+    public string? StandardInputPath { get; init; }
+
+    /// <summary>
+    /// A file (created 0600, replaced if present) that receives stdout as bytes instead of capturing it:
+    /// for binary output (pg_dump -Fc) written by a program running as another user where that user could not write.
+    /// </summary>
+    public string? StandardOutputPath { get; init; }
+
     /// <summary>The same invocation as another (system) user, through runuser(1); the user name is checked by the caller.</summary>
     public CommandSpec AsUser(string user) => this with { Program = "runuser", Arguments = ["-u", user, "--", Program, .. Arguments] };
 
@@ -107,6 +116,8 @@ internal sealed class ProcessCommandRunner : ICommandRunner
             startInfo.Environment[key] = value;
         }
 
+        // Opened first: a missing input file is an error of the caller, not a program waiting on stdin.
+        await using var inputFile = spec.StandardInputPath is { } inputPath ? File.OpenRead(inputPath) : null;
         using var process = new Process { StartInfo = startInfo };
         try
         {
@@ -117,7 +128,28 @@ internal sealed class ProcessCommandRunner : ICommandRunner
             return new CommandResult(CommandResult.NotFoundExitCode, "", $"cannot start '{spec.Program}': {e.Message}", false);
         }
 
-        if (spec.StandardInput is { } input)
+        Task<string> stdout;
+        if (spec.StandardOutputPath is { } outputPath)
+        {
+            stdout = CopyToFileAsync(process.StandardOutput.BaseStream, outputPath);
+        }
+        else
+        {
+            stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
+        }
+
+        if (inputFile is not null)
+        {
+            try
+            {
+                await inputFile.CopyToAsync(process.StandardInput.BaseStream, ct);
+            }
+            catch (IOException)
+            {
+                // The program exited without reading all of its input; its exit code tells why.
+            }
+        }
+        else if (spec.StandardInput is { } input)
         {
             try
             {
@@ -130,7 +162,6 @@ internal sealed class ProcessCommandRunner : ICommandRunner
         }
 
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
         var stderr = process.StandardError.ReadToEndAsync(CancellationToken.None);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(spec.Timeout);
@@ -148,6 +179,23 @@ internal sealed class ProcessCommandRunner : ICommandRunner
         }
 
         return new CommandResult(process.ExitCode, await stdout, await stderr, timedOut);
+    }
+
+    private static async Task<string> CopyToFileAsync(Stream output, string path)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Create,
+            Access = FileAccess.Write,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
+        await using (var file = new FileStream(path, options))
+        {
+            await output.CopyToAsync(file, CancellationToken.None);
+            file.Flush(flushToDisk: true);
+        }
+
+        return "";
     }
 
     /// <summary>True when <paramref name="program"/> is an executable file on PATH (or an absolute path).</summary>

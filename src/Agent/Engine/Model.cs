@@ -105,6 +105,26 @@ internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int Ht
     public string? AdminPasswdHash { get; init; }
 
     public string? Wheelhouse { get; init; }
+
+    /// <summary>When set, the release comes from the controller's artifact instead of a clone of <see cref="SourceUrl"/>.</summary>
+    public ReleaseArtifactRef? Artifact { get; init; }
+
+    public ReleaseGateSpec Gate { get; init; } = ReleaseGateSpec.Default;
+
+    /// <summary>
+    /// The release is the one running, kept because this generation's transition to the desired one
+    /// was reverted: converge around it (no fetch, no venv build) until the controller sends a new generation.
+    /// </summary>
+    public bool ReleaseKept { get; init; }
+}
+
+/// <summary>A release tarball on the controller's agent endpoint, verified by size and sha256.</summary>
+internal sealed record ReleaseArtifactRef(string Path, string Sha256, long SizeBytes);
+
+/// <summary>How a release change is applied (ReleaseGate on the wire, defaults filled in).</summary>
+internal sealed record ReleaseGateSpec(string? RolloutId, bool SkipBackup, TimeSpan HealthTimeout, TimeSpan MinHealthy)
+{
+    public static readonly ReleaseGateSpec Default = new(null, false, TimeSpan.FromSeconds(300), TimeSpan.FromSeconds(10));
 }
 
 /// <summary>Where Odoo's database lives: a local cluster the agent manages (peer auth) or a remote server.</summary>

@@ -16,6 +16,9 @@ internal sealed record ProfileEnvironment(HostPaths Paths, ICommandRunner Runner
     public TimeSpan HealthInterval { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan GitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>Where release artifacts come from (the controllers); null outside the agent service (a manual converge cannot download).</summary>
+    public Release.IReleaseArtifactSource? Artifacts { get; init; }
+
     /// <summary>Where the agent keeps its own state (the admin password hash it made).</summary>
     public string StateDirectory { get; init; } = Configuration.AgentConfig.DefaultStateDirectory;
 }
@@ -24,7 +27,14 @@ internal sealed record ProfileEnvironment(HostPaths Paths, ICommandRunner Runner
 internal sealed record ManagedFile(string Path, string Content, UnixFileMode Mode);
 
 /// <summary>The resource graph for one converge, the sizing arithmetic, and the files it would write.</summary>
-internal sealed record CompiledProfile(IReadOnlyList<IResource> Resources, IReadOnlyList<string> Explanation, IReadOnlyList<ManagedFile> Files);
+internal sealed record CompiledProfile(IReadOnlyList<IResource> Resources, IReadOnlyList<string> Explanation, IReadOnlyList<ManagedFile> Files)
+{
+    /// <summary>The resources that put a release in place without switching to it (release tree and venv); empty without a release.</summary>
+    public IReadOnlySet<string> StageIds { get; init; } = new HashSet<string>(StringComparer.Ordinal);
+
+    /// <summary>The local cluster Odoo's databases live in; null when PostgreSQL is remote.</summary>
+    public PostgresCluster? Cluster { get; init; }
+}
 
 /// <summary>
 /// The Odoo 18 host profile: the seed guides' production procedure, corrected by SEED-ERRATA,
@@ -99,9 +109,10 @@ internal static class OdooProfile
 
         // PostgreSQL: local cluster with peer auth and computed settings, or a remote server.
         var odooDependsOnDatabase = new List<string>();
+        PostgresCluster? localCluster = null;
         if (local)
         {
-            var cluster = new PostgresCluster(os.PostgresMajor.ToString(System.Globalization.CultureInfo.InvariantCulture), "main", 5432);
+            var cluster = localCluster = LocalCluster(os);
             var pgService = builder.Add(new ServiceResource(runner, "postgresql.service", Empty, Empty) { DependsOn = [packages] });
             var settings = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var (key, value) in tuning.Postgres!.Settings)
@@ -160,23 +171,40 @@ internal static class OdooProfile
             layout.UnitFile, OdooUnitRenderer.Render(layout, local), FileModes.Mode0644, rootOwned,
             new SystemdUnitValidator(runner, layout.UnitName, layout.Python));
 
+        var stageIds = new HashSet<string>(StringComparer.Ordinal);
         if (odoo.Release is { } release)
         {
-            var checkout = builder.Add(new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout)
+            string? venv = null;
+            if (odoo.ReleaseKept)
             {
-                DependsOn = [releases, packages],
-            });
-            var venv = builder.Add(new VenvResource(paths, runner, new VenvSpec(layout.ReleaseDir(release))
+                explanation.Add($"release {release} is kept: this generation's change of release was reverted; a new generation from the controller decides what runs");
+            }
+            else
             {
-                Wheelhouse = odoo.Wheelhouse,
-                Owner = odooOwned,
-            })
-            { DependsOn = [checkout] });
-            var current = builder.Add(new SymlinkResource(paths, layout.CurrentLink, layout.ReleaseDir(release)) { DependsOn = [venv] });
+                var checkout = builder.Add(odoo.Artifact is { } artifact
+                    ? new ReleaseArtifactResource(paths, runner, env.Artifacts, layout.ReleasesDir, release, artifact) { DependsOn = [releases, packages] }
+                    : new ReleaseCheckoutResource(paths, runner, layout.ReleasesDir, release, odoo.SourceUrl, env.GitTimeout) { DependsOn = [releases, packages] });
+                venv = builder.Add(new VenvResource(paths, runner, new VenvSpec(layout.ReleaseDir(release))
+                {
+                    Wheelhouse = odoo.Wheelhouse,
+                    UseReleaseWheelhouse = odoo.Artifact is not null,
+                    Owner = odooOwned,
+                })
+                { DependsOn = [checkout] });
+                stageIds.UnionWith([checkout, venv]);
+            }
+
+            var current = builder.Add(new SymlinkResource(paths, layout.CurrentLink, layout.ReleaseDir(release)) { DependsOn = [venv ?? releases] });
+            var restartOn = Set(current, conf, unit);
+            if (venv is not null)
+            {
+                restartOn.Add(venv);
+            }
+
             var service = builder.Add(new ServiceResource(
                 runner, layout.UnitName,
                 reloadOn: Set(unit),
-                restartOn: Set(current, conf, unit, venv))
+                restartOn: restartOn)
             {
                 DependsOn = [current, conf, unit, dataDir, logFile, .. odooDependsOnDatabase],
             });
@@ -193,8 +221,35 @@ internal static class OdooProfile
 
         AddWeb(builder, host, facts, packages, explanation);
         AddSecurity(builder, host, os, packages, logFile);
-        return new CompiledProfile(builder.Resources, explanation, builder.Files);
+        return new CompiledProfile(builder.Resources, explanation, builder.Files) { StageIds = stageIds, Cluster = localCluster };
     }
+
+    /// <summary>
+    /// The release tree and its venv alone (what StageReleaseCommand prefetches), built exactly as the
+    /// full profile builds them, so a later converge finds them in place.
+    /// </summary>
+    public static IReadOnlyList<IResource> StageResources(ReleaseRef release, ReleaseArtifactRef? artifact, string sourceUrl, string? wheelhouse, ProfileEnvironment env)
+    {
+        var layout = env.Layout;
+        IResource tree = artifact is not null
+            ? new ReleaseArtifactResource(env.Paths, env.Runner, env.Artifacts, layout.ReleasesDir, release, artifact)
+            : new ReleaseCheckoutResource(env.Paths, env.Runner, layout.ReleasesDir, release, sourceUrl, env.GitTimeout);
+        var venv = new VenvResource(env.Paths, env.Runner, new VenvSpec(layout.ReleaseDir(release))
+        {
+            Wheelhouse = wheelhouse,
+            UseReleaseWheelhouse = artifact is not null,
+            Owner = new Ownership(layout.User, layout.Group),
+        })
+        { DependsOn = [tree.Id] };
+        return [tree, venv];
+    }
+
+    /// <summary>The local cluster the profile manages on this OS (Debian/Ubuntu's default "main" on 5432).</summary>
+    public static PostgresCluster LocalCluster(OsProfile os) =>
+        new(os.PostgresMajor.ToString(System.Globalization.CultureInfo.InvariantCulture), "main", 5432);
+
+    /// <summary>The local cluster for these facts (transition recovery needs it without a spec).</summary>
+    public static PostgresCluster LocalCluster(ProfileFacts facts) => LocalCluster(OsProfile.Resolve(facts.OsId, facts.OsVersion));
 
     /// <summary>The release `current` points to, or null (read from the link's text, no resolution).</summary>
     public static ReleaseRef? RunningRelease(HostPaths paths, OdooLayout layout)

@@ -63,6 +63,34 @@ internal static partial class SpecValidator
         ? null
         : $"{field}: {value} is not a TCP port (1-65535); fix the host's port settings";
 
+    /// <summary>Problems of a release artifact reference (its path reaches a URL and a file name, its hash is compared).</summary>
+    public static IReadOnlyList<string> CheckArtifact(Engine.ReleaseArtifactRef artifact)
+    {
+        var errors = new List<string>();
+        if (!ArtifactPathPattern().IsMatch(artifact.Path) || artifact.Path.Contains("..", StringComparison.Ordinal))
+        {
+            errors.Add($"odoo.artifact.path: '{Printable(artifact.Path)}' must be a URL path like /releases/18.0-<commit>.tar.gz (letters, digits, '.', '_', '-', '/'; no '..'); fix the controller's release store");
+        }
+
+        if (!Sha256Pattern().IsMatch(artifact.Sha256))
+        {
+            errors.Add($"odoo.artifact.sha256: '{Printable(artifact.Sha256)}' must be 64 lowercase hex digits (the SHA-256 of the tarball)");
+        }
+
+        if (artifact.SizeBytes <= 0)
+        {
+            errors.Add($"odoo.artifact.size_bytes: {artifact.SizeBytes} must be the tarball's size in bytes (positive)");
+        }
+
+        return errors;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^/[A-Za-z0-9._/-]{1,300}\z")]
+    private static partial System.Text.RegularExpressions.Regex ArtifactPathPattern();
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[0-9a-f]{64}\z")]
+    private static partial System.Text.RegularExpressions.Regex Sha256Pattern();
+
     /// <summary>All problems of an Odoo spec, empty when it is valid.</summary>
     public static IReadOnlyList<string> Validate(Engine.OdooDesired odoo)
     {
@@ -79,7 +107,18 @@ internal static partial class SpecValidator
         {
             Add(CheckSeries(release.Series));
             Add(CheckCommit(release.Commit));
-            Add(CheckSourceUrl(odoo.SourceUrl));
+            if (odoo.Artifact is { } artifact)
+            {
+                errors.AddRange(CheckArtifact(artifact));
+            }
+            else
+            {
+                Add(CheckSourceUrl(odoo.SourceUrl));
+            }
+        }
+        else if (odoo.Artifact is not null)
+        {
+            errors.Add("odoo.artifact: set without odoo.release; an artifact is the tarball of a release, send both or neither");
         }
 
         Add(CheckPort("odoo.http_port", odoo.HttpPort));

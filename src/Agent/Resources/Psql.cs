@@ -49,7 +49,7 @@ internal sealed partial record PostgresCluster(string Version, string Name, int 
 /// :'name' for literals and :"name" for identifiers), so psql quotes them and no value is ever
 /// spliced into SQL text. Also reloads and restarts the cluster.
 /// </summary>
-internal sealed partial class Psql(ICommandRunner runner, PostgresCluster cluster)
+internal sealed partial class Psql(ICommandRunner runner, PostgresCluster cluster, string database = "postgres")
 {
     public const string OsUser = "postgres";
 
@@ -59,6 +59,9 @@ internal sealed partial class Psql(ICommandRunner runner, PostgresCluster cluste
     private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
 
     public PostgresCluster Cluster => cluster;
+
+    /// <summary>The same cluster, connected to another database (names are checked by the caller).</summary>
+    public Psql In(string otherDatabase) => new(runner, cluster, otherDatabase);
 
     /// <summary>
     /// Runs <paramref name="sql"/> and returns the rows of its output (all statements'), each with
@@ -145,7 +148,7 @@ internal sealed partial class Psql(ICommandRunner runner, PostgresCluster cluste
         List<string> arguments =
         [
             "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1",
-            "-p", cluster.Port.ToString(CultureInfo.InvariantCulture), "-d", "postgres",
+            "-p", cluster.Port.ToString(CultureInfo.InvariantCulture), "-d", database,
         ];
         foreach (var (name, value) in variables)
         {

@@ -15,6 +15,11 @@ internal sealed record VenvSpec(string ReleaseDir)
 {
     public string? Wheelhouse { get; init; }
 
+    /// <summary>Install offline from the release's own "wheelhouse/" when it has one (an artifact built with its wheels); it wins over <see cref="Wheelhouse"/>.</summary>
+    public bool UseReleaseWheelhouse { get; init; }
+
+    public string ReleaseWheelhouse => $"{ReleaseDir}/wheelhouse";
+
     /// <summary>Owner of the venv; the build runs as this user (runuser), so no package's build code runs as root.</summary>
     public Ownership? Owner { get; init; }
 
@@ -115,7 +120,11 @@ internal sealed class VenvResource : Resource<VenvResource.Observed>
 
     private string FullVenvDir => paths.Resolve(spec.VenvDir);
 
-    private string Source => spec.Wheelhouse is { } wheelhouse ? $"wheelhouse {wheelhouse}" : "index";
+    /// <summary>Where the wheels come from now: the release's wheelhouse appears only once the release is unpacked.</summary>
+    private string? Wheelhouse =>
+        spec.UseReleaseWheelhouse && Directory.Exists(paths.Resolve(spec.ReleaseWheelhouse)) ? spec.ReleaseWheelhouse : spec.Wheelhouse;
+
+    private string Source => Wheelhouse is { } wheelhouse ? $"wheelhouse {wheelhouse}" : "index";
 
     protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
     {
@@ -124,7 +133,7 @@ internal sealed class VenvResource : Resource<VenvResource.Observed>
             : [];
         var requirements = paths.Resolve(spec.RequirementsFile);
         var sha = File.Exists(requirements) ? Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(requirements, ct))) : null;
-        var wheelhouse = spec.Wheelhouse is null || Directory.Exists(paths.Resolve(spec.Wheelhouse));
+        var wheelhouse = Wheelhouse is not { } wanted || Directory.Exists(paths.Resolve(wanted));
         var venv = new DirectoryInfo(FullVenvDir);
         if (!venv.Exists || venv.LinkTarget is not null)
         {
@@ -218,7 +227,7 @@ internal sealed class VenvResource : Resource<VenvResource.Observed>
 
         if (!observed.WheelhouseExists)
         {
-            throw new ResourceFailedException($"wheelhouse {spec.Wheelhouse} does not exist; copy the wheels there or unset the host's wheelhouse to use the package index");
+            throw new ResourceFailedException($"wheelhouse {Wheelhouse} does not exist; copy the wheels there or unset the host's wheelhouse to use the package index");
         }
     }
 
@@ -266,7 +275,7 @@ internal sealed class VenvResource : Resource<VenvResource.Observed>
             "--isolated", "--no-input", "--disable-pip-version-check", "--no-cache-dir", "--no-compile",
             "--requirement", paths.Resolve(spec.RequirementsFile),
         ];
-        if (spec.Wheelhouse is { } wheelhouse)
+        if (Wheelhouse is { } wheelhouse)
         {
             install.AddRange(["--no-index", "--find-links", paths.Resolve(wheelhouse)]);
         }

@@ -21,6 +21,7 @@ internal sealed partial class CommandConsumer(
     Journal journal,
     ConvergeCoordinator coordinator,
     PlanService planner,
+    StageService stager,
     RejectionReporter rejections,
     TimeProvider time,
     ILogger<CommandConsumer> logger) : BackgroundService
@@ -91,7 +92,7 @@ internal sealed partial class CommandConsumer(
         {
             var context = new CommandContext(config.HostId, journal.Current.ReportedGeneration, identity.Verifier, replay, time.GetUtcNow());
             var decision = HostCommandDecoder.Decide(delivery.Body.Span, context);
-            if (decision is CommandDecision.AlreadyDone or CommandDecision.Converge or CommandDecision.Plan)
+            if (decision is CommandDecision.AlreadyDone or CommandDecision.Converge or CommandDecision.Plan or CommandDecision.Stage)
             {
                 decision = await AdmitAsync(decision, ct);
             }
@@ -116,6 +117,10 @@ internal sealed partial class CommandConsumer(
                     await channel.BasicAckAsync(tag, multiple: false, ct);
                     planner.Enqueue(new PlanRequest(plan.RequestId, plan.IssuedAt), $"queue: plan command {plan.CommandId}");
                     break;
+                case CommandDecision.Stage stage:
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
+                    stager.Enqueue(new StageRequest(stage.CommandId, stage.Release, stage.Artifact, stage.RolloutId));
+                    break;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -138,6 +143,7 @@ internal sealed partial class CommandConsumer(
             CommandDecision.AlreadyDone done => done.Admission,
             CommandDecision.Converge converge => converge.Admission,
             CommandDecision.Plan plan => plan.Admission,
+            CommandDecision.Stage stage => stage.Admission,
             _ => throw new ArgumentOutOfRangeException(nameof(decision), decision, "only accepted commands carry a nonce"),
         };
         return await replay.TryRecordAsync(admission.Nonce, admission.KeepUntil, ct) switch

@@ -68,6 +68,7 @@ internal sealed partial class ConvergeCoordinator(
             logger.LogWarning("journal was unreadable and was moved to {Path}; starting from an empty journal", aside);
         }
 
+        await RecoverTransitionAsync(stoppingToken);
         var owed = journal.Current.RecoveryGeneration();
         if (owed > 0)
         {
@@ -156,12 +157,48 @@ internal sealed partial class ConvergeCoordinator(
 
         var report = ProtoMapping.ToReport(
             config.HostId, host.Generation, result.Outcome, result.StartedAt, result.FinishedAt, result.RunningRelease, result.Error);
+        if (result.Transition is { } transition)
+        {
+            report.Transition = transition.ToProto();
+        }
+
         if (await ReportAsync(report, ct))
         {
             await journal.RecordReportedAsync(host.Generation, ct);
         }
     }
 
+
+    /// <summary>
+    /// A release transition the agent was killed in is reverted before anything else; its generation
+    /// is then converged again (pending), which finds the journaled REVERTED and reports it.
+    /// </summary>
+    private async Task RecoverTransitionAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                if (await converger.RecoverAsync(ct) is { } recovered)
+                {
+                    LogTransitionRecovered(logger, recovered.Generation, recovered.From, recovered.Outcome?.ToString() ?? "", recovered.Reason ?? "");
+                    await journal.MarkPendingAsync(recovered.Generation, ct);
+                }
+
+                return;
+            }
+            catch (ConvergeBusyException e)
+            {
+                logger.LogWarning("{Message}", e.Message);
+                await Task.Delay(TimeSpan.FromSeconds(5), time, ct);
+            }
+            catch (InvalidDataException e)
+            {
+                logger.LogError("{Message}", e.Message);
+                return;
+            }
+        }
+    }
 
     /// <summary>Delivers the report; false if a newer generation superseded it first (that converge reports instead).</summary>
     private async Task<bool> ReportAsync(ConvergeReport report, CancellationToken ct)
@@ -211,6 +248,9 @@ internal sealed partial class ConvergeCoordinator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "converge of generation {Generation} requested: {Reason}")]
     private static partial void LogRequested(ILogger logger, long generation, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "release transition of generation {Generation} from {From} was interrupted by an agent stop: {Outcome} ({Reason})")]
+    private static partial void LogTransitionRecovered(ILogger logger, long generation, string from, string outcome, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "generation {Generation} converged: success={Success} {Error}")]
     private static partial void LogConverged(ILogger logger, long generation, bool success, string error);

@@ -19,6 +19,9 @@ internal abstract record CommandDecision
     /// <summary>Record the nonce, journal as pending, ack, converge.</summary>
     internal sealed record Converge(long Generation, string CommandId, Admission Admission) : CommandDecision;
 
+    /// <summary>Record the nonce, ack and queue the prefetch of a release (idempotent: a staged release is reported at once).</summary>
+    internal sealed record Stage(string CommandId, Engine.ReleaseRef Release, Engine.ReleaseArtifactRef? Artifact, string? RolloutId, Admission Admission) : CommandDecision;
+
     /// <summary>Record the nonce, ack and queue a read-only plan (never journaled: a lost plan only makes its caller time out).</summary>
     internal sealed record Plan(string RequestId, string CommandId, DateTimeOffset IssuedAt, Admission Admission) : CommandDecision;
 }
@@ -121,6 +124,22 @@ internal static partial class HostCommandDecoder
                 }
 
                 return new CommandDecision.Plan(requestId, command.CommandId, command.IssuedAt.ToDateTimeOffset(), admission);
+            case HostCommand.KindOneofCase.Stage:
+                var stage = command.Stage;
+                var release = new Engine.ReleaseRef(stage.Release?.Series ?? "", stage.Release?.Commit ?? "");
+                var artifact = ProtoMapping.ToDomain(stage.Artifact);
+                var errors = new[] { Profiles.SpecValidator.CheckSeries(release.Series), Profiles.SpecValidator.CheckCommit(release.Commit) }
+                    .OfType<string>()
+                    .Concat(artifact is null ? [] : Profiles.SpecValidator.CheckArtifact(artifact))
+                    .ToList();
+                if (!RequestIdPattern().IsMatch(command.CommandId))
+                {
+                    errors.Add($"command_id '{Printable(command.CommandId)}' is not 1-64 letters, digits, '-' or '_'");
+                }
+
+                return errors.Count > 0
+                    ? new CommandDecision.Reject($"stage command {Printable(command.CommandId)}: {string.Join("; ", errors)}")
+                    : new CommandDecision.Stage(command.CommandId, release, artifact, stage.RolloutId.Length == 0 ? null : stage.RolloutId, admission);
             default:
                 return new CommandDecision.Reject("no known command kind (sent by a newer controller? upgrade the agent)");
         }

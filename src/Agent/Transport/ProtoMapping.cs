@@ -37,6 +37,8 @@ internal static class ProtoMapping
                 DbFilter = odoo.Dbfilter.Length == 0 ? "^%d$" : odoo.Dbfilter,
                 AdminPasswdHash = odoo.AdminPasswdHash.Length == 0 ? null : odoo.AdminPasswdHash,
                 Wheelhouse = odoo.Wheelhouse.Length == 0 ? null : odoo.Wheelhouse,
+                Artifact = ToDomain(odoo.Artifact),
+                Gate = ToDomain(odoo.Gate),
             })
         {
             Postgres = pg.Remote
@@ -55,6 +57,23 @@ internal static class ProtoMapping
                 security.LoginBanSeconds == 0 ? securityDefaults.LoginBanTime : TimeSpan.FromSeconds(security.LoginBanSeconds),
                 !security.UnattendedUpgradesOff),
         };
+    }
+
+    public static ReleaseArtifactRef? ToDomain(Proto.ReleaseArtifact? artifact) =>
+        artifact is null || (artifact.Path.Length == 0 && artifact.Sha256.Length == 0)
+            ? null
+            : new ReleaseArtifactRef(artifact.Path, artifact.Sha256, artifact.SizeBytes);
+
+    private static ReleaseGateSpec ToDomain(Proto.ReleaseGate? gate)
+    {
+        var defaults = ReleaseGateSpec.Default;
+        return gate is null
+            ? defaults
+            : new ReleaseGateSpec(
+                gate.RolloutId.Length == 0 ? null : gate.RolloutId,
+                gate.SkipBackup,
+                gate.HealthTimeoutSeconds <= 0 ? defaults.HealthTimeout : TimeSpan.FromSeconds(gate.HealthTimeoutSeconds),
+                gate.MinHealthySeconds <= 0 ? defaults.MinHealthy : TimeSpan.FromSeconds(gate.MinHealthySeconds));
     }
 
     /// <summary>The spec's drift policy as given (unset = all defaults); DriftPolicy.Create validates it.</summary>
@@ -160,6 +179,36 @@ internal static class ProtoMapping
             RunningRelease = running.ToProto(),
             Error = error ?? outcome.Error ?? "",
         };
+
+    /// <summary>A journaled release transition as the converge report carries it (modules listed only where `-u` ran).</summary>
+    public static Proto.ReleaseTransition ToProto(this Release.TransitionRecord record) => new()
+    {
+        From = Release.TransitionRecord.ParseRelease(record.From).ToProto(),
+        To = Release.TransitionRecord.ParseRelease(record.To).ToProto(),
+        Outcome = record.Outcome switch
+        {
+            Release.TransitionOutcome.Updated => Proto.TransitionOutcome.Updated,
+            Release.TransitionOutcome.Reverted => Proto.TransitionOutcome.Reverted,
+            Release.TransitionOutcome.Failed => Proto.TransitionOutcome.Failed,
+            _ => Proto.TransitionOutcome.Unspecified,
+        },
+        Phase = record.Phase,
+        Reason = record.Reason ?? "",
+        LogTail = record.LogTail ?? "",
+        Databases =
+        {
+            record.Databases.Select(d => new Proto.DatabaseUpdate
+            {
+                Database = d.Name,
+                Modules = { d.UpdateStarted ? d.Modules : [] },
+                BackedUp = d.Dump is not null,
+                Restored = d.Restored,
+            }),
+        },
+        UnavailableMs = record.UnavailableMs,
+        Restarts = record.Restarts,
+        RolloutId = record.RolloutId ?? "",
+    };
 
     public static Timestamp Now(TimeProvider time) => Timestamp.FromDateTimeOffset(time.GetUtcNow());
 }

@@ -36,6 +36,12 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
 
     public TimeSpan CertificateLifetime { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>Files served at GET /releases/NAME to this host's certificate (release artifacts).</summary>
+    public ConcurrentDictionary<string, byte[]> Artifacts { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Stage reports stored by ReportStage, in call order.</summary>
+    public ConcurrentQueue<StageReport> StageReports { get; } = new();
+
     public int SpecFetches => specFetches;
 
     /// <summary>Completed at the first GetHostSpec.</summary>
@@ -99,16 +105,26 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
         return Task.FromResult(new ReportDriftResponse { AcknowledgedIds = { request.Events.Select(e => e.Id) } });
     }
 
+    public override Task<ReportStageResponse> ReportStage(StageReport request, ServerCallContext context)
+    {
+        Authenticate(context);
+        StageReports.Enqueue(request);
+        return Task.FromResult(new ReportStageResponse { Accepted = true });
+    }
+
+    /// <summary>True when the caller presented this host's certificate (Kestrel already checked it chains to the test CA).</summary>
+    public bool IsThisHost(X509Certificate2? certificate) =>
+        certificate is not null && FleetTrust.SanUris(certificate).Contains(FleetTrust.HostUriPrefix + hostId);
+
     private void Authenticate(ServerCallContext context)
     {
-        // Kestrel already checked that the certificate chains to the test CA.
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
-        if (certificate is null || !FleetTrust.SanUris(certificate).Contains(FleetTrust.HostUriPrefix + hostId))
+        if (!IsThisHost(certificate))
         {
             throw new RpcException(new Status(StatusCode.Unauthenticated, "client certificate missing or not for this host"));
         }
 
-        CallerSerials.Enqueue(certificate.SerialNumber);
+        CallerSerials.Enqueue(certificate!.SerialNumber);
     }
 }
 
@@ -157,6 +173,12 @@ internal sealed class TestAgentController : IAsyncDisposable
         builder.Services.AddSingleton(service);
         var app = builder.Build();
         app.MapGrpcService<FakeAgentService>();
+        app.MapGet("/releases/{name}", (string name, Microsoft.AspNetCore.Http.HttpContext http) =>
+            !service.IsThisHost(http.Connection.ClientCertificate)
+                ? Microsoft.AspNetCore.Http.Results.StatusCode(401)
+                : service.Artifacts.TryGetValue(name, out var bytes)
+                    ? Microsoft.AspNetCore.Http.Results.Bytes(bytes, "application/gzip")
+                    : Microsoft.AspNetCore.Http.Results.NotFound());
         await app.StartAsync(TestContext.Current.CancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         return new TestAgentController(app, service, address);

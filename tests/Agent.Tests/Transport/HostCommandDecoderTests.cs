@@ -363,4 +363,38 @@ public sealed class HostCommandDecoderTests : IDisposable
         var done = Assert.IsType<CommandDecision.AlreadyDone>(Decide(pki.Sign(Converge(4)), reported: 5));
         Assert.Equal(4, done.Generation);
     }
+
+    private HostCommand Stage(string commit, string sha256) => new()
+    {
+        CommandId = "stage-1",
+        HostId = HostId,
+        IssuedAt = Timestamp.FromDateTimeOffset(Now),
+        ExpiresAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(10)),
+        Nonce = NewNonce(),
+        Stage = new StageReleaseCommand
+        {
+            Release = new OdooRelease { Series = "18.0", Commit = commit },
+            Artifact = new ReleaseArtifact { Path = $"/releases/18.0-{commit}.tar.gz", Sha256 = sha256, SizeBytes = 1234 },
+            RolloutId = "r-42",
+        },
+    };
+
+    [Fact]
+    public void Decide_StageCommand_StageWithReleaseAndArtifact()
+    {
+        var commit = new string('a', 40);
+
+        var stage = Assert.IsType<CommandDecision.Stage>(Decide(pki.Sign(Stage(commit, new string('f', 64)))));
+
+        Assert.Equal(("stage-1", "18.0", commit, "r-42"), (stage.CommandId, stage.Release.Series, stage.Release.Commit, stage.RolloutId));
+        Assert.Equal(new OdooFleet.Agent.Engine.ReleaseArtifactRef($"/releases/18.0-{commit}.tar.gz", new string('f', 64), 1234), stage.Artifact);
+    }
+
+    [Fact]
+    public void Decide_StageCommandWithBadHash_RejectedNamingTheField() =>
+        Assert.Contains("odoo.artifact.sha256", ReasonOf(Decide(pki.Sign(Stage(new string('a', 40), "NOTHEX")))), StringComparison.Ordinal);
+
+    [Fact]
+    public void Decide_StageCommandWithBadCommit_Rejected() =>
+        Assert.Contains("stage command stage-1", ReasonOf(Decide(pki.Sign(Stage("../../etc", new string('f', 64))))), StringComparison.Ordinal);
 }
