@@ -35,10 +35,13 @@ internal enum TransitionOutcome
 }
 
 /// <summary>A release artifact as the controller built and serves it.</summary>
-internal sealed record ReleaseArtifact(string Path, string Sha256, long SizeBytes);
+[GenerateSerializer, Immutable]
+internal sealed record ReleaseArtifact([property: Id(0)] string Path, [property: Id(1)] string Sha256, [property: Id(2)] long SizeBytes);
 
 /// <summary>How a host applies a release change (ReleaseGate on the wire).</summary>
-internal sealed record ReleaseGate(string RolloutId, bool SkipBackup, int HealthTimeoutSeconds, int MinHealthySeconds);
+[GenerateSerializer, Immutable]
+internal sealed record ReleaseGate(
+    [property: Id(0)] string RolloutId, [property: Id(1)] bool SkipBackup, [property: Id(2)] int HealthTimeoutSeconds, [property: Id(3)] int MinHealthySeconds);
 
 /// <summary>What the agent reported about the release change of one converge (ConvergeReport.transition).</summary>
 internal sealed record ReleaseTransitionRecord(

@@ -45,8 +45,9 @@ internal sealed class RolloutStore(NpgsqlDataSource db)
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using (var header = new NpgsqlCommand(
-            $"""
-            INSERT INTO rollouts ({HeaderColumns})
+            """
+            INSERT INTO rollouts (id, series, commit, state, created_at, finished_at, message, policy, rollback_of, created_by, current_batch,
+                artifact_sha256, artifact_size, version)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 1)
             """, conn, tx))
         {

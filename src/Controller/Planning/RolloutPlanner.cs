@@ -101,8 +101,7 @@ internal static class RolloutPlanner
         {
             errors.Add($"health_timeout: {options.HealthTimeoutSeconds} s must be 1 s..24 h (e.g. --health-timeout 5m)");
         }
-
-        if (minHealthy < 1 || minHealthy > healthTimeout)
+        else if (minHealthy < 1 || minHealthy > healthTimeout)
         {
             errors.Add($"min_healthy: {options.MinHealthySeconds} s must be at least 1 s and at most the health timeout ({healthTimeout} s); e.g. --min-healthy 10s");
         }
