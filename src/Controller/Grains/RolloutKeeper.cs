@@ -7,12 +7,27 @@ namespace OdooFleet.Controller.Grains;
 /// a backstop for the reminder (e.g. a controller killed between creating a rollout and
 /// registering its reminder). Waking a rollout that already moves costs one grain call.
 /// </summary>
-internal sealed partial class RolloutKeeper(RolloutStore store, IGrainFactory grains, TimeProvider time, ILogger<RolloutKeeper> logger) : BackgroundService
+internal sealed partial class RolloutKeeper(
+    RolloutStore store, IGrainFactory grains, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<RolloutKeeper> logger) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromMinutes(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Grain calls need the silo, which starts with the host: wait until everything runs.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            try
+            {
+                await started.Task.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             try
