@@ -58,6 +58,10 @@ builder.Services.AddSingleton<DriftStore>();
 builder.Services.AddSingleton<EnrollmentStore>();
 builder.Services.AddSingleton<ApiTokenStore>();
 builder.Services.AddSingleton<ReleaseResolver>();
+builder.Services.AddSingleton<ReleaseStore>();
+builder.Services.AddSingleton<ReleaseBuilder>();
+builder.Services.AddSingleton<RolloutStore>();
+builder.Services.AddHostedService<RolloutKeeper>();
 builder.Services.AddFleetSecurity(builder.Configuration);
 builder.Services.AddSingleton<ApiTokenInterceptor>();
 builder.Services.AddFleetMessaging(broker);
@@ -108,5 +112,6 @@ catch (Exception e) when (e is FleetCaException or OptionsValidationException)
 app.MapGrpcService<AgentApi>();
 app.MapGrpcService<FleetApi>();
 app.MapFleetCaCertificate();
+app.MapFleetReleases();
 await app.RunAsync();
 return 0;

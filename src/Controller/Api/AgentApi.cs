@@ -18,6 +18,7 @@ internal sealed partial class AgentApi(
     HostStore hosts,
     PlanStore plans,
     DriftStore drift,
+    RolloutStore rollouts,
     AgentAuthenticator auth,
     AuditStore audit,
     FleetCertificateAuthority authority,
@@ -227,6 +228,8 @@ internal sealed partial class AgentApi(
             Profile = ProfileRules.WithDefaults(host.Profile, o.ProfileDefaults),
             Wheelhouse = string.IsNullOrEmpty(o.Wheelhouse) ? null : o.Wheelhouse,
             AdminPasswdHash = await adminPasswords.HashAsync(host.Id, context.CancellationToken),
+            Artifact = host.DesiredArtifact,
+            Gate = host.DesiredGate,
         }.ToProto();
     }
 
@@ -308,6 +311,11 @@ internal sealed partial class AgentApi(
             throw Invalid("running_release: series must look like 18.0 and commit must be 40 lowercase hex digits");
         }
 
+        if (request.Transition is { } transition)
+        {
+            CheckTransition(transition);
+        }
+
         var accepted = await hosts.RecordReportAsync(
             report,
             report.Success ? "HostConverged" : "HostConvergeFailed",
@@ -316,6 +324,54 @@ internal sealed partial class AgentApi(
             context.CancellationToken);
         LogReport(logger, hostId, report.Generation, report.Success, accepted);
         return new ReportConvergeResponse { Accepted = accepted };
+    }
+
+    public override async Task<ReportStageResponse> ReportStage(StageReport request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId != hostId)
+        {
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
+        }
+
+        if (request.Release is not { } release || !Validation.IsSeries(release.Series) || !Validation.IsCommit(release.Commit))
+        {
+            throw Invalid("release: series must look like 18.0 and commit must be 40 lowercase hex digits (echo the StageReleaseCommand's release)");
+        }
+
+        if (request.Error.Length > MaxDriftSummary || request.CommandId.Length > 256)
+        {
+            throw Invalid("stage report: too large (error at most 4 KiB, command_id at most 256 characters)");
+        }
+
+        // A failed prefetch changes nothing: the host's converge stages the release itself.
+        var accepted = request.Success && await rollouts.MarkStagedAsync(hostId, release.ToDomain()!, context.CancellationToken);
+        LogStageReport(logger, hostId, $"{release.Series}@{release.Commit}", request.Success, request.DurationMs, Printable(request.Error, 400));
+        return new ReportStageResponse { Accepted = accepted };
+    }
+
+    /// <summary>The transition is stored for the rollout: bounded text, a known outcome, well-formed releases.</summary>
+    private static void CheckTransition(ReleaseTransition t)
+    {
+        if (!System.Enum.IsDefined(t.Outcome))
+        {
+            throw Invalid($"transition.outcome: {(int)t.Outcome} is not a transition outcome; use UPDATED, REVERTED or FAILED");
+        }
+
+        foreach (var (release, field) in new[] { (t.From, "transition.from"), (t.To, "transition.to") })
+        {
+            if (release is not null && (release.Series.Length > 0 || release.Commit.Length > 0)
+                && (!Validation.IsSeries(release.Series) || !Validation.IsCommit(release.Commit)))
+            {
+                throw Invalid($"{field}: series must look like 18.0 and commit must be 40 lowercase hex digits");
+            }
+        }
+
+        if (t.Phase.Length > 32 || t.RolloutId.Length > 64 || t.Reason.Length > MaxDriftSummary || t.LogTail.Length > MaxDriftDiff
+            || t.Databases.Count > 10_000 || t.Databases.Sum(d => d.Modules.Count) > 100_000)
+        {
+            throw Invalid("transition: too large (phase at most 32 characters, rollout_id 64, reason 4 KiB, log_tail 64 KiB, 10000 databases, 100000 modules)");
+        }
     }
 
     public override async Task<ReportDriftResponse> ReportDrift(DriftReport request, ServerCallContext context)
@@ -463,6 +519,9 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} answered plan {RequestId} for generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogPlanReport(ILogger logger, string hostId, string requestId, long generation, bool success, bool accepted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} staged {Release}: success={Success} in {DurationMs} ms {Error}")]
+    private static partial void LogStageReport(ILogger logger, string hostId, string release, bool success, long durationMs, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported {Count} drift event(s), {New} new")]
     private static partial void LogDriftReport(ILogger logger, string hostId, int count, int @new);

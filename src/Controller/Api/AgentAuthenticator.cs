@@ -24,13 +24,19 @@ internal sealed partial class AgentAuthenticator(
     private static readonly Asn1Tag UriName = new(TagClass.ContextSpecific, 6);
 
     /// <summary>The id of the host whose certificate made this call; throws Unauthenticated (audited) otherwise.</summary>
-    public async Task<string> AuthenticateAsync(ServerCallContext context)
+    public Task<string> AuthenticateAsync(ServerCallContext context) =>
+        AuthenticateAsync(context.GetHttpContext(), $"AgentService/{MethodOf(context)}", context.CancellationToken);
+
+    /// <summary>
+    /// The same checks for a plain HTTP request on the agent endpoint (release downloads);
+    /// <paramref name="action"/> names it in logs and the audit log.
+    /// </summary>
+    public async Task<string> AuthenticateAsync(HttpContext http, string action, CancellationToken ct)
     {
-        var http = context.GetHttpContext();
         var certificate = http.Connection.ClientCertificate;
         if (certificate is null)
         {
-            throw await RefuseAsync(context, null, http.Request.IsHttps ? "no client certificate" : "plain http, no client certificate",
+            throw await RefuseAsync(http, action, null, http.Request.IsHttps ? "no client certificate" : "plain http, no client certificate",
                 $"client certificate missing or not issued by this fleet; agents call the controller's https:// endpoint with their certificate, or {ReEnroll}");
         }
 
@@ -38,29 +44,29 @@ internal sealed partial class AgentAuthenticator(
         var now = time.GetUtcNow().UtcDateTime;
         if (now < certificate.NotBefore.ToUniversalTime() || now >= certificate.NotAfter.ToUniversalTime())
         {
-            throw await RefuseAsync(context, hostId, now < certificate.NotBefore.ToUniversalTime() ? "certificate not yet valid" : "certificate expired",
+            throw await RefuseAsync(http, action, hostId, now < certificate.NotBefore.ToUniversalTime() ? "certificate not yet valid" : "certificate expired",
                 $"client certificate has expired or is not yet valid (check the host's clock); {ReEnroll}");
         }
 
         if (!ChainsToFleetCa(certificate, now))
         {
-            throw await RefuseAsync(context, hostId, "certificate not issued by this fleet's CA",
+            throw await RefuseAsync(http, action, hostId, "certificate not issued by this fleet's CA",
                 $"client certificate missing or not issued by this fleet; {ReEnroll}");
         }
 
         if (!HasClientAuthUsage(certificate))
         {
-            throw await RefuseAsync(context, hostId, "certificate lacks the clientAuth extended key usage",
+            throw await RefuseAsync(http, action, hostId, "certificate lacks the clientAuth extended key usage",
                 $"client certificate is not a fleet agent certificate; {ReEnroll}");
         }
 
         if (hostId is null)
         {
-            throw await RefuseAsync(context, null, "certificate has no valid urn:odoofleet:host: URI",
+            throw await RefuseAsync(http, action, null, "certificate has no valid urn:odoofleet:host: URI",
                 $"client certificate does not name a host; {ReEnroll}");
         }
 
-        var standing = await certificates.CheckAsync(hostId, FleetCertificateAuthority.SerialOf(certificate), context.CancellationToken);
+        var standing = await certificates.CheckAsync(hostId, FleetCertificateAuthority.SerialOf(certificate), ct);
         if (standing != CertificateStanding.Valid)
         {
             var reason = standing switch
@@ -69,7 +75,7 @@ internal sealed partial class AgentAuthenticator(
                 CertificateStanding.Revoked => "certificate revoked",
                 _ => "certificate serial not issued to this host",
             };
-            throw await RefuseAsync(context, hostId, reason, $"this host's certificate is no longer accepted ({reason}); {ReEnroll}");
+            throw await RefuseAsync(http, action, hostId, reason, $"this host's certificate is no longer accepted ({reason}); {ReEnroll}");
         }
 
         return hostId;
@@ -88,17 +94,18 @@ internal sealed partial class AgentAuthenticator(
     public Task RecordAsync(ServerCallContext context, string hostId, string result) =>
         AuditAsync(context, $"agent:{hostId}", hostId, result);
 
-    private async Task<RpcException> RefuseAsync(ServerCallContext context, string? hostId, string reason, string message)
+    private async Task<RpcException> RefuseAsync(HttpContext http, string action, string? hostId, string reason, string message)
     {
-        var address = AddressOf(context);
-        LogRefused(logger, MethodOf(context), hostId ?? "unknown", address, reason);
-        await AuditAsync(context, $"agent:{hostId ?? "unknown"}", hostId ?? "", $"denied: {reason}");
+        var address = AddressOf(http);
+        LogRefused(logger, action, hostId ?? "unknown", address, reason);
+        await audit.AppendAsync(
+            new AuditRecord(time.GetUtcNow(), $"agent:{hostId ?? "unknown"}", "", action, hostId ?? "", $"denied: {reason}", address), CancellationToken.None);
         return new RpcException(new Status(StatusCode.Unauthenticated, message));
     }
 
     private Task AuditAsync(ServerCallContext context, string actor, string target, string result) =>
         audit.AppendAsync(
-            new AuditRecord(time.GetUtcNow(), actor, "", $"AgentService/{MethodOf(context)}", target, result, AddressOf(context)),
+            new AuditRecord(time.GetUtcNow(), actor, "", $"AgentService/{MethodOf(context)}", target, result, AddressOf(context.GetHttpContext())),
             context.CancellationToken);
 
     private bool ChainsToFleetCa(X509Certificate2 certificate, DateTime now)
@@ -176,8 +183,8 @@ internal sealed partial class AgentAuthenticator(
 
     private static string MethodOf(ServerCallContext context) => context.Method[(context.Method.LastIndexOf('/') + 1)..];
 
-    private static string AddressOf(ServerCallContext context) =>
-        context.GetHttpContext().Connection.RemoteIpAddress is { } ip
+    private static string AddressOf(HttpContext http) =>
+        http.Connection.RemoteIpAddress is { } ip
             ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString()
             : "";
 

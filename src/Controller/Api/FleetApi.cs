@@ -11,7 +11,6 @@ using OdooFleet.Controller.Security;
 using OdooFleet.Controller.Sources;
 using Host = OdooFleet.Contracts.V1.Host;
 using OdooRelease = OdooFleet.Controller.Domain.OdooRelease;
-using RolloutState = OdooFleet.Controller.Grains.RolloutState;
 
 namespace OdooFleet.Controller.Api;
 
@@ -24,6 +23,9 @@ internal sealed partial class FleetApi(
     PlanStore plans,
     DriftStore drift,
     ReleaseResolver releases,
+    ReleaseBuilder builder,
+    RolloutStore rollouts,
+    EventStore events,
     HostRemoval removal,
     IGrainFactory grains,
     FleetCertificateAuthority authority,
@@ -40,7 +42,6 @@ internal sealed partial class FleetApi(
     private static readonly TimeSpan DefaultDriftWindow = TimeSpan.FromHours(24);
     private const int DefaultPlanTimeoutSeconds = 60;
     private const int MaxPlanTimeoutSeconds = 600;
-    private static readonly TimeSpan WatchPollInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan PlanPollInterval = TimeSpan.FromMilliseconds(250);
 
     private TimeSpan OfflineAfter => TimeSpan.FromSeconds(options.Value.OfflineAfterSeconds);
@@ -343,88 +344,6 @@ internal sealed partial class FleetApi(
         return answered.ToProto(host.Name);
     }
 
-    public override async Task<Rollout> StartRollout(StartRolloutRequest request, ServerCallContext context)
-    {
-        if (!Validation.IsSeries(request.Series))
-        {
-            throw Invalid($"version: '{Printable(request.Series)}' is not an Odoo series; use the form 18.0");
-        }
-
-        var ct = context.CancellationToken;
-        var targets = await hosts.ListAsync(ct);
-        if (targets.Count == 0)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                "no hosts are enrolled; create a token with `fleet token create` and run `odoofleet-agent enroll` on a host"));
-        }
-
-        OdooRelease release;
-        try
-        {
-            // Resolved once, here: every host of this rollout gets the same commit.
-            release = await releases.ResolveAsync(request.Series, ct);
-        }
-        catch (ReleaseResolutionException e)
-        {
-            throw new RpcException(new Status(e.SourceUnreachable ? StatusCode.Unavailable : StatusCode.InvalidArgument, e.Message));
-        }
-
-        var id = Identifiers.New("r");
-        var state = await grains.GetGrain<IRolloutGrain>(id).Start(release, [.. targets.Select(h => new RolloutTarget(h.Id, h.Name))]);
-        LogRolloutStarted(logger, id, release.ToString(), targets.Count);
-        return state.ToProto();
-    }
-
-    public override async Task<Rollout> GetRollout(GetRolloutRequest request, ServerCallContext context) =>
-        (await LoadRolloutAsync(request.Id)).ToProto();
-
-    public override async Task WatchRollout(GetRolloutRequest request, IServerStreamWriter<Rollout> responseStream, ServerCallContext context)
-    {
-        // Ends when the controller stops; the CLI reconnects to another controller and carries on.
-        using var streamEnd = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        var ct = streamEnd.Token;
-        var state = await LoadRolloutAsync(request.Id);
-        var grain = grains.GetGrain<IRolloutGrain>(request.Id);
-        long sent = -1;
-        while (!ct.IsCancellationRequested)
-        {
-            if (state.Version != sent)
-            {
-                await responseStream.WriteAsync(state.ToProto(), ct);
-                sent = state.Version;
-            }
-
-            if (state.Status != RolloutStatus.Running)
-            {
-                return;
-            }
-
-            try
-            {
-                await Task.Delay(WatchPollInterval, time, ct);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-
-            state = await grain.Get();
-        }
-    }
-
-    private async Task<RolloutState> LoadRolloutAsync(string id)
-    {
-        if (!Validation.IsId(id, 'r'))
-        {
-            throw Invalid($"id: '{(id.Length > 40 ? id[..40] : id)}' is not a rollout id (like r-3kq9t2mzpa)");
-        }
-
-        var state = await grains.GetGrain<IRolloutGrain>(id).Get();
-        return state.Status == RolloutStatus.None
-            ? throw new RpcException(new Status(StatusCode.NotFound, $"rollout '{id}' not found"))
-            : state;
-    }
-
     private async Task<HostRecord> FindHostAsync(string idOrName, CancellationToken ct)
     {
         if (idOrName.Length is 0 or > 128)
@@ -459,7 +378,4 @@ internal sealed partial class FleetApi(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Plan {RequestId} for host {HostId} could not be sent: {Error}")]
     private static partial void LogPlanNotSent(ILogger logger, string hostId, string requestId, string error);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {RolloutId} of {Release} started on {HostCount} host(s)")]
-    private static partial void LogRolloutStarted(ILogger logger, string rolloutId, string release, int hostCount);
 }

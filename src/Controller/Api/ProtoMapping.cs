@@ -1,5 +1,4 @@
 using Google.Protobuf.WellKnownTypes;
-using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Planning;
 using Domain = OdooFleet.Controller.Domain;
 using V1 = OdooFleet.Contracts.V1;
@@ -26,7 +25,28 @@ internal static class ProtoMapping
         r.RunningRelease.ToDomain(),
         [.. r.Resources.Select(x => new Domain.ResourceResult(x.Id, x.Kind, x.Status.ToDomain(), x.Message, x.DurationMs))],
         r.StartedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue,
-        r.FinishedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue);
+        r.FinishedAt?.ToDateTimeOffset() ?? DateTimeOffset.MinValue)
+    {
+        Transition = r.Transition?.ToDomain(),
+    };
+
+    public static Domain.ReleaseTransitionRecord ToDomain(this V1.ReleaseTransition t) => new(
+        t.From.ToDomain(),
+        t.To.ToDomain(),
+        t.Outcome switch
+        {
+            V1.TransitionOutcome.Updated => Domain.TransitionOutcome.Updated,
+            V1.TransitionOutcome.Reverted => Domain.TransitionOutcome.Reverted,
+            V1.TransitionOutcome.Failed => Domain.TransitionOutcome.Failed,
+            _ => Domain.TransitionOutcome.Unspecified,
+        },
+        t.Phase,
+        t.Reason,
+        t.LogTail,
+        t.UnavailableMs,
+        t.Restarts,
+        t.RolloutId,
+        [.. t.Databases.SelectMany(d => d.Modules.Select(m => $"{d.Database}:{m}"))]);
 
     public static Domain.PlanReport ToDomain(this V1.PlanReport r) => new(
         r.RequestId,
@@ -333,6 +353,16 @@ internal static class ProtoMapping
                 Options = { p.OdooOptions.ToDictionary(StringComparer.Ordinal) },
                 LogLevel = p.LogLevel ?? "",
                 AdminPasswdHash = s.AdminPasswdHash,
+                Artifact = s.Artifact is { } a ? new V1.ReleaseArtifact { Path = a.Path, Sha256 = a.Sha256, SizeBytes = a.SizeBytes } : null,
+                Gate = s.Gate is { } g
+                    ? new V1.ReleaseGate
+                    {
+                        RolloutId = g.RolloutId,
+                        SkipBackup = g.SkipBackup,
+                        HealthTimeoutSeconds = g.HealthTimeoutSeconds,
+                        MinHealthySeconds = g.MinHealthySeconds,
+                    }
+                    : null,
             },
             Postgres = postgres,
             Web = new V1.WebSpec
@@ -353,28 +383,54 @@ internal static class ProtoMapping
         };
     }
 
-    public static V1.Rollout ToProto(this RolloutState s)
+    /// <summary>A rollout header; hosts and batches come with <see cref="ToProto(Domain.RolloutView)"/>.</summary>
+    public static V1.Rollout ToProto(this Domain.RolloutRecord r)
     {
         var rollout = new V1.Rollout
         {
-            Id = s.Id,
-            State = s.Status switch
-            {
-                RolloutStatus.Running => V1.RolloutState.Running,
-                RolloutStatus.Succeeded => V1.RolloutState.Succeeded,
-                RolloutStatus.Failed => V1.RolloutState.Failed,
-                _ => V1.RolloutState.Unspecified,
-            },
-            Release = new V1.OdooRelease { Series = s.Series, Commit = s.Commit },
-            CreatedAt = Timestamp.FromDateTimeOffset(s.CreatedAt),
-            Message = s.Message,
+            Id = r.Id,
+            State = r.Status.ToProto(),
+            Release = r.Release.ToProto(),
+            CreatedAt = Timestamp.FromDateTimeOffset(r.CreatedAt),
+            FinishedAt = OrNull(r.FinishedAt),
+            Message = r.Message,
+            Policy = r.Policy.ToProto(),
+            RollbackOf = r.RollbackOf ?? "",
+            CreatedBy = r.CreatedBy,
+            CurrentBatch = r.CurrentBatch,
+            Artifact = r.Artifact is { } a ? new V1.ReleaseArtifactInfo { Sha256 = a.Sha256, SizeBytes = a.SizeBytes } : null,
         };
-        if (s.FinishedAt is { } finished)
-        {
-            rollout.FinishedAt = Timestamp.FromDateTimeOffset(finished);
-        }
+        return rollout;
+    }
 
-        rollout.Hosts.AddRange(s.Hosts.Select(h => new V1.RolloutHost
+    public static V1.Rollout ToProto(this Domain.RolloutView view)
+    {
+        var rollout = view.Rollout.ToProto();
+        var byBatch = view.Hosts.ToLookup(h => h.Batch);
+        rollout.Batches.AddRange(view.Batches.Select(b =>
+        {
+            var hosts = byBatch[b.Index].ToList();
+            return new V1.RolloutBatch
+            {
+                Index = b.Index,
+                Canary = b.Canary,
+                State = b.Status switch
+                {
+                    Domain.RolloutBatchStatus.Pending => V1.RolloutBatchState.Pending,
+                    Domain.RolloutBatchStatus.Running => V1.RolloutBatchState.Running,
+                    Domain.RolloutBatchStatus.Done => V1.RolloutBatchState.Done,
+                    Domain.RolloutBatchStatus.Cancelled => V1.RolloutBatchState.Cancelled,
+                    _ => V1.RolloutBatchState.Unspecified,
+                },
+                Hosts = hosts.Count,
+                Succeeded = hosts.Count(h => h.Status is RolloutHostStatus.Succeeded or RolloutHostStatus.Unchanged),
+                Failed = hosts.Count(h => RolloutStep.IsFailure(h.Status)),
+                Skipped = hosts.Count(h => h.Status == RolloutHostStatus.Skipped),
+                StartedAt = OrNull(b.StartedAt),
+                FinishedAt = OrNull(b.FinishedAt),
+            };
+        }));
+        rollout.Hosts.AddRange(view.Hosts.Select(h => new V1.RolloutHost
         {
             Id = h.HostId,
             Name = h.Name,
@@ -385,14 +441,58 @@ internal static class ProtoMapping
                 RolloutHostStatus.Succeeded => V1.RolloutHostState.Succeeded,
                 RolloutHostStatus.Failed => V1.RolloutHostState.Failed,
                 RolloutHostStatus.Unchanged => V1.RolloutHostState.Unchanged,
+                RolloutHostStatus.Reverted => V1.RolloutHostState.Reverted,
+                RolloutHostStatus.Skipped => V1.RolloutHostState.Skipped,
+                RolloutHostStatus.Cancelled => V1.RolloutHostState.Cancelled,
                 _ => V1.RolloutHostState.Unspecified,
             },
             Generation = h.TargetGeneration,
             Message = h.Message,
             UpdatedAt = Timestamp.FromDateTimeOffset(h.UpdatedAt),
+            Batch = h.Batch,
+            FromRelease = h.From?.ToProto(),
+            Phase = h.Phase,
+            LogTail = h.LogTail,
+            UnavailableMs = h.UnavailableMs,
+            UpdatedModules = { h.UpdatedModules },
+            Staged = h.Staged,
         }));
         return rollout;
     }
+
+    public static V1.RolloutState ToProto(this Domain.RolloutStatus status) => status switch
+    {
+        Domain.RolloutStatus.Running => V1.RolloutState.Running,
+        Domain.RolloutStatus.Paused => V1.RolloutState.Paused,
+        Domain.RolloutStatus.Succeeded => V1.RolloutState.Succeeded,
+        Domain.RolloutStatus.Failed => V1.RolloutState.Failed,
+        Domain.RolloutStatus.Aborted => V1.RolloutState.Aborted,
+        Domain.RolloutStatus.Planned => V1.RolloutState.Planned,
+        _ => V1.RolloutState.Unspecified,
+    };
+
+    public static V1.RolloutPolicy ToProto(this Domain.RolloutPolicy p) => new()
+    {
+        Selector = { p.Selector },
+        Canary = p.Canary,
+        Batch = p.Batch,
+        MaxFailures = p.MaxFailures,
+        MaxFailuresHosts = p.MaxFailuresHosts,
+        HealthTimeoutSeconds = p.HealthTimeoutSeconds,
+        MinHealthySeconds = p.MinHealthySeconds,
+        PauseAfterCanary = p.PauseAfterCanary,
+        NoBackup = p.NoBackup,
+        Offline = p.Offline == Domain.OfflinePolicy.Wait ? V1.OfflinePolicy.Wait : V1.OfflinePolicy.Skip,
+    };
+
+    public static V1.FleetEventRecord ToProto(this Persistence.StoredEvent e) => new()
+    {
+        Id = e.Id,
+        Type = e.Type,
+        Subject = e.Subject,
+        DataJson = e.DataJson,
+        OccurredAt = Timestamp.FromDateTimeOffset(e.OccurredAt),
+    };
 
     public static V1.RemoveHostResponse ToProto(this Messaging.HostRemovalResult r) => new()
     {

@@ -53,7 +53,11 @@ internal sealed record ConvergeReport(
     OdooRelease? RunningRelease,
     IReadOnlyList<ResourceResult> Resources,
     DateTimeOffset StartedAt,
-    DateTimeOffset FinishedAt);
+    DateTimeOffset FinishedAt)
+{
+    /// <summary>Set when this converge changed (or tried to change) the release.</summary>
+    public ReleaseTransitionRecord? Transition { get; init; }
+}
 
 /// <summary>What an agent answers to a plan request: what converging its current spec would change.</summary>
 internal sealed record PlanReport(
@@ -94,6 +98,12 @@ internal sealed record HostRecord(
     /// <summary>Labels from the enrollment token that enrolled the host.</summary>
     public IReadOnlyDictionary<string, string> Labels { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
 
+    /// <summary>Where the host fetches its desired release (null = clone from the source).</summary>
+    public ReleaseArtifact? DesiredArtifact { get; init; }
+
+    /// <summary>How the host applies a change of its desired release (null = the agent's defaults).</summary>
+    public ReleaseGate? DesiredGate { get; init; }
+
     public bool IsOnline(DateTimeOffset now, TimeSpan offlineAfter) =>
         LastSeen is { } seen && now - seen <= offlineAfter;
 }
@@ -109,4 +119,8 @@ internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Rel
 
     /// <summary>The host's Odoo master password hash (passlib pbkdf2-sha512); "" = the agent makes its own.</summary>
     public string AdminPasswdHash { get; init; } = "";
+
+    public ReleaseArtifact? Artifact { get; init; }
+
+    public ReleaseGate? Gate { get; init; }
 }

@@ -15,6 +15,12 @@ internal interface IHostGrain : IGrainWithStringKey
     /// <summary>Makes the release desired (idempotent) and tells the agent when that bumped the generation.</summary>
     Task<SpecChange> SetDesiredRelease(OdooRelease release, string cause);
 
+    /// <summary>
+    /// Makes the release desired, fetched from <paramref name="artifact"/> and applied under
+    /// <paramref name="gate"/> (idempotent: only a different release bumps the generation).
+    /// </summary>
+    Task<SpecChange> SetDesiredRelease(OdooRelease release, ReleaseArtifact? artifact, ReleaseGate? gate, string cause);
+
     /// <summary>Sends Converge for the current desired generation again (level-based, harmless if duplicated).</summary>
     Task ResendConverge();
 
@@ -34,11 +40,13 @@ internal sealed partial class HostGrain(
 {
     private string HostId => this.GetPrimaryKeyString();
 
-    public async Task<SpecChange> SetDesiredRelease(OdooRelease release, string cause)
+    public Task<SpecChange> SetDesiredRelease(OdooRelease release, string cause) => SetDesiredRelease(release, null, null, cause);
+
+    public async Task<SpecChange> SetDesiredRelease(OdooRelease release, ReleaseArtifact? artifact, ReleaseGate? gate, string cause)
     {
         var eventJson = Json.Serialize(new { release.Series, release.Commit, cause });
         // Persisted before announced: the generation bump commits first, then the message goes out.
-        var (generation, changed) = await hosts.SetDesiredReleaseAsync(HostId, release, eventJson, time.GetUtcNow(), CancellationToken.None);
+        var (generation, changed) = await hosts.SetDesiredReleaseAsync(HostId, release, artifact, gate, eventJson, time.GetUtcNow(), CancellationToken.None);
         // Unchanged but not yet applied (e.g. the broker was down when it changed): tell the host
         // again. Converge is level-based, so a duplicate is harmless and a missing one is not.
         if (changed || (await hosts.FindAsync(HostId, CancellationToken.None))?.AppliedGeneration < generation)

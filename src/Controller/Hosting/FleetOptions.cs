@@ -12,6 +12,9 @@ internal sealed class FleetOptions : IValidatableObject
     [Required]
     public string SourceUrl { get; set; } = "https://github.com/odoo/odoo.git";
 
+    /// <summary>Where the controller keeps its caches: release artifacts and the source repositories they are built from.</summary>
+    public string DataDirectory { get; set; } = "/var/lib/odoofleet";
+
     /// <summary>Controller endpoints handed to agents at enrollment, e.g. https://10.0.0.1:7001 (agents speak TLS only).</summary>
     public List<string> AgentEndpoints { get; set; } = [];
 
@@ -80,6 +83,13 @@ internal sealed class FleetOptions : IValidatableObject
             yield return new ValidationResult(
                 $"Fleet:Wheelhouse: '{ProfileRules.Printable(Wheelhouse)}' must be an absolute path without spaces, quotes or '..'; set e.g. /srv/wheelhouse or leave it unset",
                 [nameof(Wheelhouse)]);
+        }
+
+        if (!Domain.Validation.IsAbsolutePath(DataDirectory))
+        {
+            yield return new ValidationResult(
+                $"Fleet:DataDirectory: '{ProfileRules.Printable(DataDirectory)}' must be an absolute path without spaces, quotes or '..'; set e.g. /var/lib/odoofleet",
+                [nameof(DataDirectory)]);
         }
 
         if (!ProfileRules.LogLevels.Contains(LogLevel))

@@ -69,6 +69,20 @@ internal sealed partial class HostCommandPublisher(
         LogSent(logger, "Plan", hostId, $"request {requestId}", command.CommandId);
     }
 
+    /// <summary>Publishes StageRelease: the agent prefetches the release and answers with ReportStage.</summary>
+    public async Task SendStageAsync(string hostId, Domain.OdooRelease release, Domain.ReleaseArtifact artifact, string rolloutId, CancellationToken cancellation)
+    {
+        var command = NewCommand(hostId);
+        command.Stage = new StageReleaseCommand
+        {
+            Release = new Contracts.V1.OdooRelease { Series = release.Series, Commit = release.Commit },
+            Artifact = new Contracts.V1.ReleaseArtifact { Path = artifact.Path, Sha256 = artifact.Sha256, SizeBytes = artifact.SizeBytes },
+            RolloutId = rolloutId,
+        };
+        await PublishAsync(command, cancellation);
+        LogSent(logger, "StageRelease", hostId, release.ToString(), command.CommandId);
+    }
+
     private HostCommand NewCommand(string hostId)
     {
         var now = time.GetUtcNow();

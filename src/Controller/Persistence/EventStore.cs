@@ -31,6 +31,34 @@ internal sealed class EventStore(NpgsqlDataSource db)
         await AppendAsync(conn, null, type, subject, dataJson, now, ct);
     }
 
+    public const int MaxListLimit = 10_000;
+
+    /// <summary>The newest <paramref name="limit"/> events since <paramref name="since"/> (optionally of a type prefix and one subject), oldest first.</summary>
+    public async Task<IReadOnlyList<StoredEvent>> ListAsync(
+        DateTimeOffset since, string? typePrefix, string? subject, int limit, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT id, occurred_at, type, subject, data::text FROM (
+                SELECT * FROM events
+                WHERE occurred_at >= $1 AND ($2::text IS NULL OR starts_with(type, $2)) AND ($3::text IS NULL OR subject = $3)
+                ORDER BY id DESC LIMIT $4) newest
+            ORDER BY id
+            """);
+        cmd.Parameters.AddWithValue(since);
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)typePrefix ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.Add(new NpgsqlParameter { Value = (object?)subject ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+        cmd.Parameters.AddWithValue(limit);
+        var list = new List<StoredEvent>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            list.Add(new StoredEvent(reader.GetInt64(0), reader.GetFieldValue<DateTimeOffset>(1), reader.GetString(2), reader.GetString(3), reader.GetString(4)));
+        }
+
+        return list;
+    }
+
     /// <summary>
     /// Locks up to <paramref name="limit"/> unpublished events (skipping rows another controller
     /// holds), hands them to <paramref name="publish"/>, and marks them published in the same

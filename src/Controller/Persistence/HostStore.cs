@@ -12,7 +12,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
         """
         id, name, address, enrolled_at, last_seen, facts::text, metrics::text, desired_generation, desired_series,
         desired_commit, applied_generation, reported_generation, running_series, running_commit,
-        last_converge_success, last_converge_error, queue, profile::text, labels::text
+        last_converge_success, last_converge_error, queue, profile::text, labels::text, desired_artifact::text, desired_gate::text
         """;
 
     public async Task<IReadOnlyList<HostRecord>> ListAsync(CancellationToken ct)
@@ -96,20 +96,33 @@ internal sealed class HostStore(NpgsqlDataSource db)
     /// Makes <paramref name="release"/> the host's desired release. Bumps the generation only if
     /// the release differs, so repeating the call (a replayed rollout step) changes nothing.
     /// </summary>
+    public Task<(long Generation, bool Changed)> SetDesiredReleaseAsync(
+        string hostId, OdooRelease release, string eventJson, DateTimeOffset now, CancellationToken ct) =>
+        SetDesiredReleaseAsync(hostId, release, null, null, eventJson, now, ct);
+
+    /// <summary>
+    /// Makes <paramref name="release"/> the host's desired release, fetched from
+    /// <paramref name="artifact"/> (null = from the source) and applied under <paramref name="gate"/>.
+    /// Only a different release bumps the generation (and replaces artifact and gate), so a replayed
+    /// rollout step, or a second rollout to the release a host already wants, changes nothing.
+    /// </summary>
     public async Task<(long Generation, bool Changed)> SetDesiredReleaseAsync(
-        string hostId, OdooRelease release, string eventJson, DateTimeOffset now, CancellationToken ct)
+        string hostId, OdooRelease release, ReleaseArtifact? artifact, ReleaseGate? gate, string eventJson, DateTimeOffset now, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using var cmd = new NpgsqlCommand(
             """
-            UPDATE hosts SET desired_series = $2, desired_commit = $3, desired_generation = desired_generation + 1
+            UPDATE hosts SET desired_series = $2, desired_commit = $3, desired_generation = desired_generation + 1,
+                desired_artifact = $4, desired_gate = $5
             WHERE id = $1 AND (desired_series IS DISTINCT FROM $2 OR desired_commit IS DISTINCT FROM $3)
             RETURNING desired_generation
             """, conn, tx);
         cmd.Parameters.AddWithValue(hostId);
         cmd.Parameters.AddWithValue(release.Series);
         cmd.Parameters.AddWithValue(release.Commit);
+        cmd.Parameters.Add(JsonbOrNull(artifact));
+        cmd.Parameters.Add(JsonbOrNull(gate));
         if (await cmd.ExecuteScalarAsync(ct) is long bumped)
         {
             await EventStore.AppendAsync(conn, tx, "HostSpecChanged", hostId, eventJson, now, ct);
@@ -197,7 +210,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
                 applied_generation = CASE WHEN $3 THEN GREATEST(applied_generation, $2) ELSE applied_generation END,
                 last_converge_success = $3, last_converge_error = $4, last_converge_at = $5,
                 running_series = COALESCE($6, running_series), running_commit = COALESCE($7, running_commit),
-                last_results = $8
+                last_results = $8, last_transition = $9
             WHERE id = $1 AND reported_generation <= $2 AND $2 <= desired_generation
             """, conn, tx);
         cmd.Parameters.AddWithValue(report.HostId);
@@ -208,6 +221,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
         cmd.Parameters.Add(TextOrNull(report.RunningRelease?.Series));
         cmd.Parameters.Add(TextOrNull(report.RunningRelease?.Commit));
         cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(report.Resources));
+        cmd.Parameters.Add(JsonbOrNull(report.Transition));
         if (await cmd.ExecuteNonQueryAsync(ct) != 1)
         {
             await tx.RollbackAsync(ct);
@@ -224,7 +238,8 @@ internal sealed class HostStore(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand(
             """
-            SELECT id, reported_generation, applied_generation, last_converge_success, last_converge_error, running_series, running_commit
+            SELECT id, reported_generation, applied_generation, last_converge_success, last_converge_error, running_series, running_commit,
+                last_transition::text, last_seen
             FROM hosts WHERE id = ANY($1)
             """);
         cmd.Parameters.AddWithValue(hostIds);
@@ -233,7 +248,11 @@ internal sealed class HostStore(NpgsqlDataSource db)
         while (await reader.ReadAsync(ct))
         {
             result[reader.GetString(0)] = new Planning.HostProgress(
-                reader.GetInt64(1), reader.GetInt64(2), reader.GetBoolean(3), reader.GetString(4), ReleaseOrNull(reader, 5, 6));
+                reader.GetInt64(1), reader.GetInt64(2), reader.GetBoolean(3), reader.GetString(4), ReleaseOrNull(reader, 5, 6))
+            {
+                Transition = reader.IsDBNull(7) ? null : Json.Deserialize<ReleaseTransitionRecord>(reader.GetString(7)),
+                LastSeen = reader.IsDBNull(8) ? null : reader.GetFieldValue<DateTimeOffset>(8),
+            };
         }
 
         return result;
@@ -264,6 +283,8 @@ internal sealed class HostStore(NpgsqlDataSource db)
     {
         Profile = ReadProfile(r.GetString(17)),
         Labels = Json.Deserialize<SortedDictionary<string, string>>(r.GetString(18)) ?? [],
+        DesiredArtifact = r.IsDBNull(19) ? null : Json.Deserialize<ReleaseArtifact>(r.GetString(19)),
+        DesiredGate = r.IsDBNull(20) ? null : Json.Deserialize<ReleaseGate>(r.GetString(20)),
     };
 
     private static HostProfile ReadProfile(string json) => Json.Deserialize<HostProfile>(json) ?? HostProfile.Default;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Options;
 using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Hosting;
@@ -10,26 +9,49 @@ internal sealed class ReleaseResolutionException(string message, bool sourceUnre
     public bool SourceUnreachable { get; } = sourceUnreachable;
 }
 
-/// <summary>Resolves a series ("18.0") to the current head commit of its branch in the source repository.</summary>
-internal sealed class ReleaseResolver(IOptions<FleetOptions> options)
+/// <summary>
+/// Resolves a series ("18.0"), and optionally a revision on its branch, to one commit of the
+/// source repository: the branch head from `git ls-remote`, or the revision checked against the
+/// branch's history (fetched without trees or blobs into a cache repository).
+/// </summary>
+internal sealed class ReleaseResolver(IOptions<FleetOptions> options) : IDisposable
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FetchTimeout = TimeSpan.FromMinutes(10);
+    private readonly SemaphoreSlim historyLock = new(1, 1);
 
-    public async Task<OdooRelease> ResolveAsync(string series, CancellationToken ct)
+    public Task<OdooRelease> ResolveAsync(string series, CancellationToken ct) => ResolveAsync(series, "", ct);
+
+    public async Task<OdooRelease> ResolveAsync(string series, string revision, CancellationToken ct)
     {
         var url = options.Value.SourceUrl;
-        var heads = await ListHeadsAsync(url, ct);
-        if (heads.TryGetValue(series, out var commit))
+        if (revision.Length > 0 && !IsRevision(revision))
         {
-            return new OdooRelease(series, commit);
+            throw new ReleaseResolutionException(
+                $"revision: '{UntrustedText.Printable(revision, 48)}' must be a commit of 7 to 40 hex digits (e.g. --revision 3f2a9c1); omit it for the head of {series}",
+                sourceUnreachable: false);
         }
 
-        var known = heads.Keys.Where(Validation.IsSeries).Order(StringComparer.Ordinal).ToList();
-        throw new ReleaseResolutionException(
-            $"version: series '{series}' has no branch in the Odoo source {url}; " +
-            (known.Count == 0 ? "the source has no series branches" : $"available series: {string.Join(", ", known)}"),
-            sourceUnreachable: false);
+        var heads = await ListHeadsAsync(url, ct);
+        if (!heads.TryGetValue(series, out var head))
+        {
+            var known = heads.Keys.Where(Validation.IsSeries).Order(StringComparer.Ordinal).ToList();
+            throw new ReleaseResolutionException(
+                $"version: series '{series}' has no branch in the Odoo source {url}; " +
+                (known.Count == 0 ? "the source has no series branches" : $"available series: {string.Join(", ", known)}"),
+                sourceUnreachable: false);
+        }
+
+        revision = revision.ToLowerInvariant();
+        if (revision.Length == 0 || head.StartsWith(revision, StringComparison.Ordinal))
+        {
+            return new OdooRelease(series, head);
+        }
+
+        return new OdooRelease(series, await FindOnBranchAsync(url, series, revision, ct));
     }
+
+    internal static bool IsRevision(string value) => value.Length is >= 7 and <= 40 && value.All(char.IsAsciiHexDigit);
 
     /// <summary>Parses `git ls-remote --heads` output into branch name → commit.</summary>
     internal static Dictionary<string, string> ParseHeads(string lsRemoteOutput)
@@ -48,46 +70,54 @@ internal sealed class ReleaseResolver(IOptions<FleetOptions> options)
         return heads;
     }
 
-    private static async Task<Dictionary<string, string>> ListHeadsAsync(string url, CancellationToken ct)
+    private async Task<string> FindOnBranchAsync(string url, string series, string revision, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo("git")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { "ls-remote", "--heads", "--", url })
-        {
-            psi.ArgumentList.Add(arg);
-        }
-
-        psi.Environment["GIT_TERMINAL_PROMPT"] = "0";
-        using var process = Process.Start(psi) ?? throw new ReleaseResolutionException("could not start git", true);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(Timeout);
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
+        var repo = Path.Combine(options.Value.DataDirectory, "source", "history.git");
+        var branchRef = $"refs/heads/{series}";
+        await historyLock.WaitAsync(ct);
         try
         {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            if (ct.IsCancellationRequested)
+            await Git.EnsureBareRepositoryAsync(repo, ct);
+            // Commits only (no trees, no blobs where the server allows filters): enough to answer "is it on the branch".
+            var fetch = await Git.RunAsync(
+                ["--git-dir", repo, "fetch", "--quiet", "--no-tags", "--filter=tree:0", "--", url, $"+{branchRef}:{branchRef}"], FetchTimeout, ct);
+            if (fetch.ExitCode != 0)
             {
-                throw;
+                throw new ReleaseResolutionException($"cannot read the history of {series} from the Odoo source {url}: {fetch.StandardError}", true);
             }
 
-            throw new ReleaseResolutionException($"the Odoo source {url} did not answer within {Timeout.TotalSeconds:0} s", true);
-        }
+            var parsed = await Git.RunAsync(["--git-dir", repo, "rev-parse", "--verify", "--quiet", "--end-of-options", $"{revision}^{{commit}}"], Timeout, ct);
+            var commit = parsed.StandardOutput.Trim();
+            if (parsed.ExitCode != 0 || !Validation.IsCommit(commit))
+            {
+                throw new ReleaseResolutionException(
+                    $"revision: '{revision}' is not a commit of the {series} branch in {url} (or is ambiguous); give more digits or pick one from `git log {series}`",
+                    sourceUnreachable: false);
+            }
 
-        if (process.ExitCode != 0)
+            var ancestor = await Git.RunAsync(["--git-dir", repo, "merge-base", "--is-ancestor", commit, branchRef], Timeout, ct);
+            return ancestor.ExitCode switch
+            {
+                0 => commit,
+                1 => throw new ReleaseResolutionException(
+                    $"revision: {commit[..12]} is not on the {series} branch of {url}; pick a commit of {series} (`git log {series}`) or another --version",
+                    sourceUnreachable: false),
+                _ => throw new ReleaseResolutionException($"cannot check revision {commit[..12]} against {series}: {ancestor.StandardError}", true),
+            };
+        }
+        finally
         {
-            var detail = (await stderr).Trim();
-            throw new ReleaseResolutionException($"cannot read the Odoo source {url}: {detail}", true);
+            historyLock.Release();
         }
+    }
 
-        return ParseHeads(await stdout);
+    public void Dispose() => historyLock.Dispose();
+
+    private static async Task<Dictionary<string, string>> ListHeadsAsync(string url, CancellationToken ct)
+    {
+        var result = await Git.RunAsync(["ls-remote", "--heads", "--", url], Timeout, ct);
+        return result.ExitCode == 0
+            ? ParseHeads(result.StandardOutput)
+            : throw new ReleaseResolutionException($"cannot read the Odoo source {url}: {result.StandardError}", true);
     }
 }

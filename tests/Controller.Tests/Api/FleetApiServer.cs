@@ -84,6 +84,10 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton<ApiTokenStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<ReleaseResolver>();
+        services.AddSingleton<ReleaseStore>();
+        services.AddSingleton<ReleaseBuilder>();
+        services.AddSingleton<RolloutStore>();
+        services.AddSingleton<EventStore>();
         services.AddSingleton(new SecretKeyRing(TestSecretKey, []));
         services.AddSingleton<SecretStore>();
         services.AddSingleton<CommandSigner>();

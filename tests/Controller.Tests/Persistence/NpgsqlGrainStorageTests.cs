@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Persistence;
 using Orleans.Configuration;
 using Orleans.Storage;
@@ -57,32 +56,6 @@ public sealed class NpgsqlGrainStorageTests(MigratedDatabaseFixture fixture) : I
         Assert.Equal(T0.Offset, read.State!.StartedAt.Offset);
         Assert.Equal(SampleKind.Batch, read.State!.Kind);
         Assert.Null(read.State!.FinishedAt);
-    }
-
-    [Fact]
-    public async Task WriteStateAsync_ControllerRolloutState_ReadsBackEqual()
-    {
-        var storage = NewStorage();
-        var grain = NewGrain();
-        var state = new RolloutState
-        {
-            Id = "r-1",
-            Series = "18.0",
-            Commit = "abc123",
-            Status = RolloutStatus.Running,
-            CreatedAt = T0,
-            Hosts = [new RolloutHost { HostId = "h-1", Name = "odoo-1", UpdatedAt = T0 }],
-            Version = 3,
-        };
-
-        await storage.WriteStateAsync("rollout", grain, new GrainState<RolloutState>(state), Ct);
-        var read = new GrainState<RolloutState>(new RolloutState());
-        await storage.ReadStateAsync("rollout", grain, read, Ct);
-
-        Assert.Equal(RolloutStatus.Running, read.State!.Status);
-        Assert.Equal("abc123", read.State!.Commit);
-        Assert.Equal(3, read.State!.Version);
-        Assert.Equal("odoo-1", Assert.Single(read.State!.Hosts).Name);
     }
 
     [Fact]

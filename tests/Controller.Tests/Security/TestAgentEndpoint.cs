@@ -86,6 +86,7 @@ internal sealed class TestAgentEndpoint : IAsyncDisposable
         services.AddSingleton<HostStore>();
         services.AddSingleton<PlanStore>();
         services.AddSingleton<DriftStore>();
+        services.AddSingleton<RolloutStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<EnrollmentStore>();
         services.AddSingleton<HostCommandPublisher>();
