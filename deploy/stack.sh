@@ -238,6 +238,8 @@ controller_start() {
     export Fleet__AgentEndpoints__0="https://$BRIDGE_IP:${CONTROLLER_PORTS[0]}"
     export Fleet__AgentEndpoints__1="https://$BRIDGE_IP:${CONTROLLER_PORTS[1]}"
     export Fleet__ApiToken="$OF_API_TOKEN"
+    # Each controller keeps its own release cache, as separate machines would.
+    export Fleet__DataDirectory="$OF_RUN/data-$n"; mkdir -p "$Fleet__DataDirectory"
     export Secrets__KeyFile="$OF_ETC/secrets.key"
     export Broker__Host=127.0.0.1 Broker__AgentHost=$BRIDGE_IP Broker__VirtualHost="$OF_VHOST"
     export Broker__Username=odoofleet Broker__Password="$OF_MQ_PASSWORD"
