@@ -15,12 +15,13 @@ internal sealed record PhaseResult(
     long StageReports,
     double ControllerCpuSeconds,
     double ControllerPeakRssMb,
-    double SimulatorCpuSeconds);
+    double SimulatorCpuSeconds,
+    string LoadAverage);
 
 internal sealed record RunResult(
     int Hosts,
     double EnrollSeconds,
-    double FirstConvergeSeconds,
+    double OnlineWaitSeconds,
     string RolloutState,
     string RolloutMessage,
     Dictionary<string, int> RolloutHostStates,
@@ -37,6 +38,7 @@ internal sealed class Phase
     private readonly Counters counters;
     private readonly long started;
     private readonly double cpu;
+    private readonly string loadAverage;
     private readonly TimeSpan simCpu;
     private readonly (long Converge, long Stage, long Stale, long Reports, long StageReports) before;
 
@@ -49,6 +51,8 @@ internal sealed class Phase
         cpu = sampler.CpuSeconds();
         simCpu = Process.GetCurrentProcess().TotalProcessorTime;
         before = Snapshot(counters);
+        // Other work on the same cores skews every figure: recorded beside them.
+        loadAverage = string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]);
         started = Stopwatch.GetTimestamp();
     }
 
@@ -68,7 +72,8 @@ internal sealed class Phase
             after.StageReports - before.StageReports,
             sampler.CpuSeconds() - cpu,
             sampler.TakePeakMb(),
-            (Process.GetCurrentProcess().TotalProcessorTime - simCpu).TotalSeconds);
+            (Process.GetCurrentProcess().TotalProcessorTime - simCpu).TotalSeconds,
+            loadAverage);
     }
 
     private static (long Converge, long Stage, long Stale, long Reports, long StageReports) Snapshot(Counters c) => (c.Converge, c.Stage, c.Stale, c.ConvergeReports, c.StageReports);
