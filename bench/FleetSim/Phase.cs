@@ -24,6 +24,7 @@ internal sealed record RunResult(
     double OnlineWaitSeconds,
     string RolloutState,
     string RolloutMessage,
+    int RolloutBatches,
     Dictionary<string, int> RolloutHostStates,
     int HostsNotOnRelease,
     long RejectedCommands,

@@ -151,8 +151,9 @@ start_controller() {  # N
     export Fleet__DataDirectory="$WORK/data-$1"
     export Secrets__KeyFile="$WORK/secrets.key"
     export Broker__Host=127.0.0.1 Broker__VirtualHost="$VHOST" Broker__Username=odoofleet Broker__Password="$OF_MQ_PASSWORD"
+    # One silo with Orleans' production timeouts (no fast failure detection: nothing to detect).
     export Cluster__ClusterId=odoofleet-bench Cluster__ServiceId=odoofleet-bench
-    export Cluster__SiloPort=$SILO_PORT Cluster__GatewayPort=$GATEWAY_PORT Cluster__FastFailureDetection=true
+    export Cluster__SiloPort=$SILO_PORT Cluster__GatewayPort=$GATEWAY_PORT
     exec "$CONTROLLER_BIN/odoofleet-controller" --contentRoot "$CONTROLLER_BIN" >"$WORK/controller-$1.log" 2>&1 </dev/null
   ) &
   CONTROLLER_PID=$!
@@ -206,7 +207,7 @@ for r in runs:
               f"{p['controller_peak_rss_mb']:>10.0f} {p['simulator_cpu_seconds']:>9.1f} {p['load_average']:>14}  {target}")
     overhead = rollout["wall_seconds"] - floor["wall_seconds"]
     print(f"{n:>6}  {'rollout overhead over the floor':<38} {overhead:>8.2f} {'':>8} {'(' + format(rollout['wall_seconds'] / floor['wall_seconds'], '.1f') + 'x)':>8}"
-          f"   rollout {r['rollout_state']}: {r['rollout_message']}; setup (not measured): enroll + first converge {r['enroll_seconds']:.0f} s, online {r['online_wait_seconds']:.0f} s")
+          f"   rollout {r['rollout_state']} in {r['rollout_batches'] or 'no'} batches: {r['rollout_message']}; setup (not measured): enroll + first converge {r['enroll_seconds']:.0f} s, online {r['online_wait_seconds']:.0f} s")
 print()
 print("converge/stage: commands the hosts received (resent: converges for a generation already reported); reports: ReportConverge calls;")
 print("ctl: the controller process (CPU seconds used, peak RSS sampled every 100 ms); sim: the simulator on the same 2 cores;")
