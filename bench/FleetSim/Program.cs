@@ -68,7 +68,9 @@ if (string.IsNullOrEmpty(apiToken) || string.IsNullOrEmpty(mqPassword))
     return 2;
 }
 
-using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds * 4.0));
+// Bounded as a whole: each measured phase gets --timeout; setup gets 2 s per host on top (the
+// controller derives each host's Odoo master password hash, PBKDF2 600,000 rounds, on its first spec).
+using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds((timeoutSeconds * 3.0) + (hostCount * 2.0)));
 var ct = stopping.Token;
 var phaseTimeout = TimeSpan.FromSeconds(timeoutSeconds);
 var auth = new Metadata { { "authorization", "Bearer " + apiToken } };

@@ -173,7 +173,7 @@ for n in "${COUNTS[@]}"; do
   start_controller "$n"
   log "N=$n: controller pid $CONTROLLER_PID, API http://127.0.0.1:$API_PORT, agents https://127.0.0.1:$AGENT_PORT"
   OF_BENCH_API_TOKEN=$OF_API_TOKEN OF_BENCH_MQ_PASSWORD=$OF_MQ_PASSWORD \
-    timeout $((PHASE_TIMEOUT * 5)) "$FLEETSIM" --api "http://127.0.0.1:$API_PORT" --agent "https://127.0.0.1:$AGENT_PORT" \
+    timeout $((PHASE_TIMEOUT * 3 + n * 2 + 300)) "$FLEETSIM" --api "http://127.0.0.1:$API_PORT" --agent "https://127.0.0.1:$AGENT_PORT" \
       --hosts "$n" --controller-pid "$CONTROLLER_PID" --mq-vhost "$VHOST" --mq-user odoofleet --parallel "$PARALLEL" \
       --series 18.0 --batch 10% --canary 1 --timeout "$PHASE_TIMEOUT" --out "$WORK/result-$n.json" \
     || { tail -20 "$WORK/controller-$n.log" >&2; KEEP=1; die "N=$n: the simulated run failed (controller log tail above; kept $WORK)"; }
