@@ -29,6 +29,7 @@ internal sealed record RunResult(
     int HostsNotOnRelease,
     long RejectedCommands,
     long RpcErrors,
+    int RolloutPollErrors,
     List<PhaseResult> Phases,
     string Shortcut);
 

@@ -166,30 +166,30 @@ try
     var rollout = await api.StartRolloutAsync(new StartRolloutRequest { Series = series, Batch = batch, Canary = canary }, auth, cancellationToken: ct);
     Say($"rollout {rollout.Id} of {rollout.Release.Series}@{rollout.Release.Commit[..12]} started");
     // Polled without its hosts (ListRollouts) where the controller has it, so 5,000 host rows are
-    // not serialized four times a second inside the measurement; GetRollout otherwise.
+    // not serialized four times a second inside the measurement; GetRollout otherwise. A failed poll
+    // (e.g. the rollout grain too busy to answer in time) is counted and retried, as a watcher would.
     var light = true;
+    var pollErrors = 0;
     await WaitAsync("the rollout to finish", phaseTimeout, async () =>
     {
-        RolloutState state;
-        if (light)
+        try
         {
-            try
-            {
-                var listed = await api.ListRolloutsAsync(new ListRolloutsRequest { Limit = 5 }, auth, cancellationToken: ct);
-                state = listed.Rollouts.FirstOrDefault(r => r.Id == rollout.Id)?.State ?? RolloutState.Unspecified;
-            }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented)
-            {
-                light = false;
-                return false;
-            }
+            var state = light
+                ? (await api.ListRolloutsAsync(new ListRolloutsRequest { Limit = 5 }, auth, cancellationToken: ct)).Rollouts.FirstOrDefault(r => r.Id == rollout.Id)?.State
+                : (await api.GetRolloutAsync(new GetRolloutRequest { Id = rollout.Id }, auth, cancellationToken: ct)).State;
+            return state is not (null or RolloutState.Running or RolloutState.Unspecified);
         }
-        else
+        catch (RpcException e) when (e.StatusCode == StatusCode.Unimplemented && light)
         {
-            state = (await api.GetRolloutAsync(new GetRolloutRequest { Id = rollout.Id }, auth, cancellationToken: ct)).State;
+            light = false;
+            return false;
         }
-
-        return state is not (RolloutState.Running or RolloutState.Unspecified);
+        catch (RpcException e) when (e.StatusCode is StatusCode.Unknown or StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal)
+        {
+            Say($"polling the rollout failed, retrying: {e.StatusCode} {e.Status.Detail}");
+            pollErrors++;
+            return false;
+        }
     }, TimeSpan.FromMilliseconds(250), ct);
     var rolled = rolloutPhase.End(Stopwatch.GetTimestamp());
     phases.Add(rolled);
@@ -199,7 +199,7 @@ try
     var wrong = hosts.Count(h => !rollout.Release.Equals(h.Running));
     var result = new RunResult(
         hostCount, enrollSeconds, warmSeconds, final.State.ToString(), final.Message, final.Batches.Count, hostStates, wrong,
-        counters.Rejected, counters.RpcErrors, phases,
+        counters.Rejected, counters.RpcErrors, pollErrors, phases,
         "commands of all host queues consumed with the stack's admin broker user over 4 AMQP connections (real agents: one connection and user each)");
     await File.WriteAllTextAsync(outFile, JsonSerializer.Serialize(result, JsonOut.Options), ct);
     if (final.State != RolloutState.Succeeded || wrong > 0 || counters.Rejected > 0)

@@ -207,7 +207,7 @@ for r in runs:
               f"{p['controller_peak_rss_mb']:>10.0f} {p['simulator_cpu_seconds']:>9.1f} {p['load_average']:>14}  {target}")
     overhead = rollout["wall_seconds"] - floor["wall_seconds"]
     print(f"{n:>6}  {'rollout overhead over the floor':<38} {overhead:>8.2f} {'':>8} {'(' + format(rollout['wall_seconds'] / floor['wall_seconds'], '.1f') + 'x)':>8}"
-          f"   rollout {r['rollout_state']} in {r['rollout_batches'] or 'no'} batches: {r['rollout_message']}; setup (not measured): enroll + first converge {r['enroll_seconds']:.0f} s, online {r['online_wait_seconds']:.0f} s")
+          f"   rollout {r['rollout_state']} in {r['rollout_batches'] or 'no'} batches ({r['rollout_poll_errors']} failed polls): {r['rollout_message']}; setup (not measured): enroll + first converge {r['enroll_seconds']:.0f} s, online {r['online_wait_seconds']:.0f} s")
 print()
 print("converge/stage: commands the hosts received (resent: converges for a generation already reported); reports: ReportConverge calls;")
 print("ctl: the controller process (CPU seconds used, peak RSS sampled every 100 ms); sim: the simulator on the same 2 cores;")
