@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Options;
+using OdooFleet.Controller.Security;
 
 namespace OdooFleet.Controller.Secrets;
 
@@ -20,10 +22,9 @@ internal sealed record OdooAdminPassword(string Secret, string Hash)
 /// The hash is stored with the secret: it is made once, so every spec carries the same odoo.conf
 /// line, and the expensive derivation does not run on each spec request.
 /// </summary>
-internal sealed class OdooAdminPasswords(SecretStore secrets)
+internal sealed class OdooAdminPasswords(SecretStore secrets, IOptions<SecurityOptions>? options = null)
 {
-    /// <summary>Odoo 18's own rounds for new hashes (the agent refuses fewer than 210,000).</summary>
-    public const int Rounds = 600_000;
+    private readonly int rounds = options?.Value.OdooAdminHashRounds ?? new SecurityOptions().OdooAdminHashRounds;
 
     private const int SecretBytes = 24;
     private const int SaltBytes = 16;
@@ -38,18 +39,18 @@ internal sealed class OdooAdminPasswords(SecretStore secrets)
     public async Task<OdooAdminPassword> GetOrCreateAsync(string hostId, CancellationToken ct)
     {
         var name = SecretName(hostId);
-        return Decode(name, await secrets.GetOrAddAsync(name, () => Encode(Create()), ct));
+        return Decode(name, await secrets.GetOrAddAsync(name, () => Encode(Create(rounds)), ct));
     }
 
     /// <summary>Deletes the host's password; true if it existed.</summary>
     public Task<bool> DeleteAsync(string hostId, CancellationToken ct) => secrets.DeleteAsync(SecretName(hostId), ct);
 
-    private static OdooAdminPassword Create()
+    private static OdooAdminPassword Create(int rounds)
     {
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(SecretBytes)).Replace('+', '-').Replace('/', '_');
         var salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        var checksum = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(secret), salt, Rounds, HashAlgorithmName.SHA512, ChecksumBytes);
-        return new OdooAdminPassword(secret, string.Create(CultureInfo.InvariantCulture, $"$pbkdf2-sha512${Rounds}${Ab64(salt)}${Ab64(checksum)}"));
+        var checksum = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(secret), salt, rounds, HashAlgorithmName.SHA512, ChecksumBytes);
+        return new OdooAdminPassword(secret, string.Create(CultureInfo.InvariantCulture, $"$pbkdf2-sha512${rounds}${Ab64(salt)}${Ab64(checksum)}"));
     }
 
     private static string Ab64(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '.');
