@@ -5,13 +5,13 @@ using OdooFleet.SystemTests.Infrastructure;
 namespace OdooFleet.SystemTests;
 
 /// <summary>
-/// A fresh, bare Debian 12 test host (th4, not enrolled) converged by `odoofleet-agent converge
+/// A fresh, bare Debian 12 test host (th5, not enrolled) converged by `odoofleet-agent converge
 /// --spec` to the whole Odoo 18 production stack, then probed from outside like a client would.
 /// </summary>
 public sealed partial class FreshHost : IAsyncLifetime
 {
-    public const string Name = "th4";
-    public const string Domain = "th4.odoofleet.test";
+    public const string Name = "th5";
+    public const string Domain = "th5.odoofleet.test";
     public const string Address = "10.231.0.14";
     public const int LoginMaxRetry = 3;
     public const string Agent = "/opt/odoofleet/agent/odoofleet-agent";
@@ -20,7 +20,7 @@ public sealed partial class FreshHost : IAsyncLifetime
 
     public string Commit { get; private set; } = "";
 
-    public string CaFile { get; } = Path.Combine(Path.GetTempPath(), $"odoofleet-th4-ca-{Environment.ProcessId}.pem");
+    public string CaFile { get; } = Path.Combine(Path.GetTempPath(), $"odoofleet-th5-ca-{Environment.ProcessId}.pem");
 
     public async ValueTask InitializeAsync()
     {
@@ -44,7 +44,7 @@ public sealed partial class FreshHost : IAsyncLifetime
     /// <summary>The host's spec as protobuf JSON; <paramref name="odooExtra"/> and <paramref name="webDomains"/> vary it for bad-input tests.</summary>
     public string Spec(string odooExtra = "", string? webDomains = null) => $$"""
         {
-          "hostId": "h-th4fresh01",
+          "hostId": "h-th5fresh01",
           "generation": "1",
           "odoo": {
             "release": {"series": "18.0", "commit": "{{Commit}}"},
@@ -212,7 +212,7 @@ public sealed class ProfileTests(LiveFleet stack, FreshHost host) : IClassFixtur
     {
         { "redis_host", ",\n\"options\": {\"redis_host\": \"localhost\"}", null },
         { "redis", ",\n\"options\": {\"redis\": \"True\"}", null },
-        { "web.domains", "", "\"th4.odoofleet.test\\nserver_name evil\"" },
+        { "web.domains", "", "\"th5.odoofleet.test\\nserver_name evil\"" },
         { "web.domains", "", "\"evil.test; include /etc/passwd\"" },
         { "web.domains", "", "\"evil{.test\"" },
         { "odoo.workers", ",\n\"workers\": 500", null },

@@ -5,13 +5,13 @@ namespace OdooFleet.SystemTests.Infrastructure;
 
 /// <summary>
 /// The whole system on this box, brought up by deploy/stack.sh exactly as the quickstart does:
-/// PostgreSQL, RabbitMQ, two controller processes, the fixture Odoo source and three
-/// systemd-nspawn test hosts with enrolled agents. Note: it takes over (resets) a quickstart
+/// PostgreSQL, RabbitMQ, two controller processes, the fixture Odoo source and four
+/// systemd-nspawn test hosts (th1..th4) with enrolled agents. Note: it takes over (resets) a quickstart
 /// environment running on the same machine.
 /// </summary>
 public sealed class LiveFleet : IAsyncLifetime
 {
-    public static readonly string[] HostNames = ["th1", "th2", "th3"];
+    public static readonly string[] HostNames = ["th1", "th2", "th3", "th4"];
     private static readonly TimeSpan UpTimeout = TimeSpan.FromMinutes(25);
 
     public static string RepoRoot { get; } = FindRepoRoot();
