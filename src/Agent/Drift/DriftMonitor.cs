@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OdooFleet.Agent.Engine;
 using OdooFleet.Agent.Profiles;
+using OdooFleet.Agent.Resources;
 using OdooFleet.Agent.Transport;
 using HostSpec = OdooFleet.Contracts.V1.HostSpec;
 
@@ -27,6 +28,9 @@ internal sealed record DriftMonitorOptions
 
     /// <summary>Retry delay for a round that found the converge lock held.</summary>
     public TimeSpan BusyRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The resource whose observed options may be accepted into the spec (odoo.conf).</summary>
+    public string OdooConfId { get; init; } = "file:" + OdooLayout.Default.ConfFile;
 
     public FlapSettings Flap { get; init; } = FlapSettings.Default;
 
@@ -353,6 +357,13 @@ internal sealed partial class DriftMonitor(
             return;
         }
 
+        // What accepting each drift would set, read before a correction puts the old state back.
+        var accept = new Dictionary<string, IReadOnlyList<DriftPatch>>(StringComparer.Ordinal);
+        foreach (var decision in decided)
+        {
+            accept[decision.Result.Id] = await ProposeAcceptAsync(resources, decision.Result, ct);
+        }
+
         var corrections = await CorrectAsync(resources, decided, ct);
         var events = new List<DriftEvent>();
         foreach (var decision in decided)
@@ -398,12 +409,37 @@ internal sealed partial class DriftMonitor(
                 CorrectedAt = correctedAt,
                 Recurred = decision.Flap.Recurred,
                 Error = error,
+                Accept = accept[drifted.Id],
             };
             events.Add(evt);
             LogDrift(logger, evt.ResourceId, evt.Action, evt.Trigger, evt.Generation, evt.Actual, evt.Error ?? "");
         }
 
         await drift.AddAsync(events, ct);
+    }
+
+    private async Task<IReadOnlyList<DriftPatch>> ProposeAcceptAsync(IReadOnlyList<IResource> resources, ResourceResult drifted, CancellationToken ct)
+    {
+        if (drifted.Id == options.OdooConfId)
+        {
+            return DriftAcceptance.FromOdooConf(drifted.Message, drifted.Detail);
+        }
+
+        if (resources.FirstOrDefault(r => r.Id == drifted.Id) is PgSettingsResource settings)
+        {
+            try
+            {
+                var observed = (PgSettingsResource.Observed)await settings.ObserveAsync(ct);
+                return DriftAcceptance.FromPgSettings(observed, settings.Desired);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The drift is still recorded and corrected; it just cannot be accepted.
+                LogNotObservable(logger, drifted.Id, e.Message);
+            }
+        }
+
+        return [];
     }
 
     private sealed record Decision(ResourceResult Result, string Trigger, bool Correct, DriftAction Action, FlapDecision Flap);

@@ -130,6 +130,8 @@ public sealed class DriftMonitorTests : IAsyncDisposable
         Assert.Contains("-workers = 9", evt.Diff, StringComparison.Ordinal);
         Assert.Contains("+workers = 5", evt.Diff, StringComparison.Ordinal);
         Assert.False(evt.Recurred);
+        // Read before the correction: accepting it would make the edit the desired value.
+        Assert.Equal([new DriftPatch("odoo.workers", "9")], evt.Accept);
         Assert.Equal(1, Restarts);
     }
 
@@ -145,7 +147,7 @@ public sealed class DriftMonitorTests : IAsyncDisposable
 
         using var reopened = DriftJournal.Open(DriftPath, DriftJournal.DefaultCapacity, time, NullLogger.Instance);
 
-        Assert.Equal(recorded, reopened.Unacknowledged(10));
+        Assert.Equivalent(recorded, reopened.Unacknowledged(10), strict: true);
         drift = null;
     }
 
@@ -166,6 +168,8 @@ public sealed class DriftMonitorTests : IAsyncDisposable
         Assert.Equal(DriftAction.Reported, evt.Action);
         Assert.Null(evt.CorrectedAt);
         Assert.Contains("+workers = 5", evt.Diff, StringComparison.Ordinal);
+        // max_cron_threads was removed too, and no spec value says "absent": not acceptable.
+        Assert.Empty(evt.Accept);
         Assert.Equal(edit, await File.ReadAllTextAsync(LivePath, Ct));
         Assert.Equal(0, Restarts);
     }
