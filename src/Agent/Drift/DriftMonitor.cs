@@ -26,6 +26,12 @@ internal sealed record DriftMonitorOptions
     /// <summary>How often the managed units' state is polled (`systemctl is-active`), and the applied generation looked at.</summary>
     public TimeSpan UnitPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Where systemd keeps one "invocation:&lt;unit&gt;" link per running unit (removed when it stops):
+    /// watched so a stopped unit is polled at once instead of at the next poll. Absent = polling only.
+    /// </summary>
+    public string UnitStateDirectory { get; init; } = "/run/systemd/units";
+
     /// <summary>Retry delay for a round that found the converge lock held.</summary>
     public TimeSpan BusyRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
 
@@ -584,6 +590,18 @@ internal sealed partial class DriftMonitor(
             watchers.Add(watcher);
         }
 
+        var unitDirectory = options.Paths.Resolve(options.UnitStateDirectory);
+        if (watched.ResourceByUnit.Count > 0 && Directory.Exists(unitDirectory))
+        {
+            // A managed unit started or stopped: poll now (the poll decides whether it is drift).
+            var unitWatcher = new FileSystemWatcher(unitDirectory) { IncludeSubdirectories = false, NotifyFilter = NotifyFilters.FileName };
+            unitWatcher.Created += (_, e) => OnUnitEvent(watched, e.Name);
+            unitWatcher.Deleted += (_, e) => OnUnitEvent(watched, e.Name);
+            unitWatcher.Error += (_, _) => Post(new Signal(PollSignal, null));
+            unitWatcher.EnableRaisingEvents = true;
+            watchers.Add(unitWatcher);
+        }
+
         LogWatching(logger, generation, watched.ResourcesByPath.Count, watchers.Count, watched.ResourceByUnit.Count);
     }
 
@@ -605,6 +623,15 @@ internal sealed partial class DriftMonitor(
 
         Interlocked.Exchange(ref lastFileEventTicks, time.GetUtcNow().UtcTicks);
         Post(new Signal(TriggerFile, ids));
+    }
+
+    private void OnUnitEvent(DriftTargets watched, string? name)
+    {
+        const string Prefix = "invocation:";
+        if (name is not null && name.StartsWith(Prefix, StringComparison.Ordinal) && watched.ResourceByUnit.ContainsKey(name[Prefix.Length..]))
+        {
+            Post(new Signal(PollSignal, null));
+        }
     }
 
     private static string NewId(DateTimeOffset now) =>
