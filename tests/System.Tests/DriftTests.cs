@@ -6,7 +6,8 @@ namespace OdooFleet.SystemTests;
 /// <summary>
 /// Drift on an enrolled test host (th2), put back by its agent within seconds (file and unit watches)
 /// or within one re-observe period (30 s here), or only reported, per the host's policy; every drift is
-/// a record `fleet drift` shows. Each test leaves th2 as it found it.
+/// a record `fleet drift` shows and exactly one domain event (events table, the outbox) named by what
+/// the agent did. Each test leaves th2 as it found it.
 /// </summary>
 [Collection(StackGroup.Name)]
 public sealed class DriftTests(LiveFleet stack, DriftPolicyOnTh2 policy) : IClassFixture<DriftPolicyOnTh2>
@@ -21,7 +22,7 @@ public sealed class DriftTests(LiveFleet stack, DriftPolicyOnTh2 policy) : IClas
     {
         // Each test drifts its own resource: three corrections of one resource in ten minutes are flapping.
         const string Logrotate = "/etc/logrotate.d/odoo";
-        _ = (stack, policy);
+        _ = policy;
         var before = await ReadAsync(Logrotate);
         var since = DateTimeOffset.UtcNow;
         await OnHostAsync("sh", "-c", $"echo '# hand edit' >> {Logrotate}");
@@ -176,12 +177,114 @@ public sealed class DriftTests(LiveFleet stack, DriftPolicyOnTh2 policy) : IClas
         Assert.Contains("# while away", record.GetProperty("diff").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task OdooConfWorkersHandEdit_ReportedThenAccepted_BecomesTheDesiredValue()
+    {
+        const string Conf = "/etc/odoo.conf";
+        var workers = int.Parse(
+            (await OnHostAsync("sh", "-c", $"sed -n 's/^workers *= *//p' {Conf}")).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        // Fewer workers than the profile computed: always within what the host's RAM holds.
+        var edited = workers > 1 ? workers - 1 : workers + 1;
+        await PolicyAsync("--resource", $"file:{Conf}=report");
+        await DriftPolicyOnTh2.WaitConvergedAsync();
+        var since = DateTimeOffset.UtcNow;
+        try
+        {
+            await OnHostAsync("sed", "-i", $"s/^workers *= *.*/workers = {edited}/", Conf);
+            var record = await RecordAsync($"file:{Conf}", "reported", since);
+            var proposal = Assert.Single(record.GetProperty("accept").EnumerateArray().ToList());
+            Assert.Equal(("odoo.workers", edited.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                (proposal.GetProperty("path").GetString(), proposal.GetProperty("value").GetString()));
+            var hostBefore = await LiveFleet.FleetJsonAsync("host", "show", Host);
+
+            var accepted = await LiveFleet.FleetJsonAsync("drift", "accept", record.GetProperty("id").GetString()!);
+
+            Assert.True(accepted.GetProperty("changed").GetBoolean());
+            Assert.Equal(hostBefore.GetProperty("desiredGeneration").GetInt64() + 1, accepted.GetProperty("generation").GetInt64());
+            await DriftPolicyOnTh2.WaitConvergedAsync();
+            Assert.Contains($"workers = {edited}\n", await ReadAsync(Conf) ?? "", StringComparison.Ordinal);
+            var shown = await LiveFleet.FleetJsonAsync("drift", "show", record.GetProperty("id").GetString()!);
+            Assert.Equal("bootstrap", shown.GetProperty("acceptedBy").GetString());
+            var events = await EventsOfAsync(record);
+            Assert.Equal(["DriftReported", "DriftAccepted"], events.Select(e => e.Type));
+            // The edit is the desired state now: the new generation's converge found nothing to put back.
+            Assert.Single(await DriftAsync(since), r => r.GetProperty("resourceId").GetString() == $"file:{Conf}");
+        }
+
+        finally
+        {
+            // Back to the computed workers and the class's policy: an intentional change, converged.
+            await LiveFleet.FleetJsonAsync("host", "configure", Host, "--workers", "auto");
+            await PolicyAsync("--unset-resource", $"file:{Conf}");
+            await DriftPolicyOnTh2.WaitConvergedAsync();
+        }
+
+        Assert.Contains($"workers = {workers}\n", await ReadAsync(Conf) ?? "", StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StoppedService_NotAcceptable_RefusedWithWhatToDoInstead()
+    {
+        var since = DateTimeOffset.UtcNow;
+        await OnHostAsync("systemctl", "stop", "fail2ban");
+        await Eventually.UntilAsync(async () => (await OnHostAsync("systemctl", "is-active", "fail2ban")).Stdout.Trim(), s => s == "active", WatchDeadline, "fail2ban started again");
+        var record = await RecordAsync("service:fail2ban.service", "corrected", since);
+
+        var refused = await LiveFleet.FleetAsync("drift", "accept", record.GetProperty("id").GetString()!);
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains($"fleet drift policy {Host} --resource service:fail2ban.service=report", refused.Stderr, StringComparison.Ordinal);
+    }
+
     private static Task PolicyAsync(params string[] args) => DriftPolicyOnTh2.PolicyAsync(args);
 
     private static async Task<JsonElement[]> DriftAsync(DateTimeOffset since) =>
         [.. (await LiveFleet.FleetJsonAsync("drift", "--host", Host, "--since", since.AddSeconds(-1).ToString("yyyy-MM-ddTHH:mm:ssZ", System.Globalization.CultureInfo.InvariantCulture))).EnumerateArray()];
 
-    private static Task<JsonElement> RecordAsync(string? resource, string action, DateTimeOffset since, Func<JsonElement, bool>? match = null, TimeSpan? deadline = null) =>
+    /// <summary>The record, once it is there, and its one domain event checked.</summary>
+    private async Task<JsonElement> RecordAsync(string? resource, string action, DateTimeOffset since, Func<JsonElement, bool>? match = null, TimeSpan? deadline = null)
+    {
+        var record = await FindRecordAsync(resource, action, since, match, deadline);
+        await AssertOneEventAsync(record, action switch
+        {
+            "corrected" => "DriftCorrected",
+            "reported" => "DriftReported",
+            "suppressed" => "DriftSuppressed",
+            "flapping" => "DriftFlapping",
+            _ => "DriftCorrectionFailed",
+        });
+        return record;
+    }
+
+    /// <summary>Exactly one event of <paramref name="type"/> for the record (stored with it; re-sends add none), without its diff.</summary>
+    private async Task AssertOneEventAsync(JsonElement record, string type)
+    {
+        var events = await EventsOfAsync(record);
+        var (eventType, data) = Assert.Single(events, e => e.Type != "DriftAccepted");
+        Assert.Equal(type, eventType);
+        using var json = JsonDocument.Parse(data);
+        Assert.Equal(record.GetProperty("resourceId").GetString(), json.RootElement.GetProperty("resource").GetString());
+        Assert.Equal(record.GetProperty("action").GetString(), json.RootElement.GetProperty("action").GetString());
+        Assert.False(json.RootElement.TryGetProperty("diff", out _));
+    }
+
+    private async Task<List<(string Type, string Data)>> EventsOfAsync(JsonElement record)
+    {
+        await using var cmd = stack.Db.CreateCommand(
+            "SELECT type, data::text FROM events WHERE subject = $1 AND type LIKE 'Drift%' AND data->>'id' = $2 ORDER BY id");
+        cmd.Parameters.AddWithValue(record.GetProperty("hostId").GetString()!);
+        cmd.Parameters.AddWithValue(record.GetProperty("eventId").GetString()!);
+        var events = new List<(string, string)>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            events.Add((reader.GetString(0), reader.GetString(1)));
+        }
+
+        return events;
+    }
+
+    private static Task<JsonElement> FindRecordAsync(string? resource, string action, DateTimeOffset since, Func<JsonElement, bool>? match = null, TimeSpan? deadline = null) =>
         Eventually.UntilAsync(
             async () => (await DriftAsync(since)).FirstOrDefault(r =>
                 (resource is null || r.GetProperty("resourceId").GetString() == resource)

@@ -57,6 +57,9 @@ internal sealed record DriftEvent
 
     public string? Error { get; init; }
 
+    /// <summary>The spec fields that would make the observed state desired (`fleet drift accept`); empty = not acceptable.</summary>
+    public IReadOnlyList<DriftPatch> Accept { get; init; } = [];
+
     /// <summary>A diff cut to <see cref="MaxDiffChars"/>, saying how much was left out.</summary>
     public static string Bound(string? diff) =>
         diff is null ? ""

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OdooFleet.Agent.Engine;
 using OdooFleet.Agent.Profiles;
+using OdooFleet.Agent.Resources;
 using OdooFleet.Agent.Transport;
 using HostSpec = OdooFleet.Contracts.V1.HostSpec;
 
@@ -25,8 +26,17 @@ internal sealed record DriftMonitorOptions
     /// <summary>How often the managed units' state is polled (`systemctl is-active`), and the applied generation looked at.</summary>
     public TimeSpan UnitPollInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Where systemd keeps one "invocation:&lt;unit&gt;" link per running unit (removed when it stops):
+    /// watched so a stopped unit is polled at once instead of at the next poll. Absent = polling only.
+    /// </summary>
+    public string UnitStateDirectory { get; init; } = "/run/systemd/units";
+
     /// <summary>Retry delay for a round that found the converge lock held.</summary>
     public TimeSpan BusyRetryDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The resource whose observed options may be accepted into the spec (odoo.conf).</summary>
+    public string OdooConfId { get; init; } = "file:" + OdooLayout.Default.ConfFile;
 
     public FlapSettings Flap { get; init; } = FlapSettings.Default;
 
@@ -353,6 +363,13 @@ internal sealed partial class DriftMonitor(
             return;
         }
 
+        // What accepting each drift would set, read before a correction puts the old state back.
+        var accept = new Dictionary<string, IReadOnlyList<DriftPatch>>(StringComparer.Ordinal);
+        foreach (var decision in decided)
+        {
+            accept[decision.Result.Id] = await ProposeAcceptAsync(resources, decision.Result, ct);
+        }
+
         var corrections = await CorrectAsync(resources, decided, ct);
         var events = new List<DriftEvent>();
         foreach (var decision in decided)
@@ -398,12 +415,37 @@ internal sealed partial class DriftMonitor(
                 CorrectedAt = correctedAt,
                 Recurred = decision.Flap.Recurred,
                 Error = error,
+                Accept = accept[drifted.Id],
             };
             events.Add(evt);
             LogDrift(logger, evt.ResourceId, evt.Action, evt.Trigger, evt.Generation, evt.Actual, evt.Error ?? "");
         }
 
         await drift.AddAsync(events, ct);
+    }
+
+    private async Task<IReadOnlyList<DriftPatch>> ProposeAcceptAsync(IReadOnlyList<IResource> resources, ResourceResult drifted, CancellationToken ct)
+    {
+        if (drifted.Id == options.OdooConfId)
+        {
+            return DriftAcceptance.FromOdooConf(drifted.Message, drifted.Detail);
+        }
+
+        if (resources.FirstOrDefault(r => r.Id == drifted.Id) is PgSettingsResource settings)
+        {
+            try
+            {
+                var observed = (PgSettingsResource.Observed)await settings.ObserveAsync(ct);
+                return DriftAcceptance.FromPgSettings(observed, settings.Desired);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The drift is still recorded and corrected; it just cannot be accepted.
+                LogNotObservable(logger, drifted.Id, e.Message);
+            }
+        }
+
+        return [];
     }
 
     private sealed record Decision(ResourceResult Result, string Trigger, bool Correct, DriftAction Action, FlapDecision Flap);
@@ -548,6 +590,18 @@ internal sealed partial class DriftMonitor(
             watchers.Add(watcher);
         }
 
+        var unitDirectory = options.Paths.Resolve(options.UnitStateDirectory);
+        if (watched.ResourceByUnit.Count > 0 && Directory.Exists(unitDirectory))
+        {
+            // A managed unit started or stopped: poll now (the poll decides whether it is drift).
+            var unitWatcher = new FileSystemWatcher(unitDirectory) { IncludeSubdirectories = false, NotifyFilter = NotifyFilters.FileName };
+            unitWatcher.Created += (_, e) => OnUnitEvent(watched, e.Name);
+            unitWatcher.Deleted += (_, e) => OnUnitEvent(watched, e.Name);
+            unitWatcher.Error += (_, _) => Post(new Signal(PollSignal, null));
+            unitWatcher.EnableRaisingEvents = true;
+            watchers.Add(unitWatcher);
+        }
+
         LogWatching(logger, generation, watched.ResourcesByPath.Count, watchers.Count, watched.ResourceByUnit.Count);
     }
 
@@ -569,6 +623,15 @@ internal sealed partial class DriftMonitor(
 
         Interlocked.Exchange(ref lastFileEventTicks, time.GetUtcNow().UtcTicks);
         Post(new Signal(TriggerFile, ids));
+    }
+
+    private void OnUnitEvent(DriftTargets watched, string? name)
+    {
+        const string Prefix = "invocation:";
+        if (name is not null && name.StartsWith(Prefix, StringComparison.Ordinal) && watched.ResourceByUnit.ContainsKey(name[Prefix.Length..]))
+        {
+            Post(new Signal(PollSignal, null));
+        }
     }
 
     private static string NewId(DateTimeOffset now) =>

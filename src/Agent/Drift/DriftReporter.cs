@@ -106,6 +106,7 @@ internal sealed partial class DriftReporter(
         CorrectedAt = e.CorrectedAt is { } at ? Timestamp.FromDateTimeOffset(at) : null,
         Recurred = e.Recurred,
         Error = e.Error ?? "",
+        Accept = { e.Accept.Select(p => new Proto.SpecPatch { Path = p.Path, Value = p.Value }) },
     };
 
     [LoggerMessage(Level = LogLevel.Information, Message = "drift report: {Sent} event(s) sent, {Acknowledged} acknowledged")]

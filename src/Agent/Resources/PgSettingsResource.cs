@@ -71,6 +71,9 @@ internal sealed class PgSettingsResource : Resource<PgSettingsResource.Observed>
     /// <summary>Effective values by lowercase name, and the ALTER SYSTEM value of each managed name that has one.</summary>
     internal sealed record Observed(IReadOnlyDictionary<string, SettingState> Effective, IReadOnlyDictionary<string, string> AlterSystem) : Observation;
 
+    /// <summary>The settings this resource keeps (drift acceptance compares the observed values with them).</summary>
+    public IReadOnlyDictionary<string, string> Desired => spec.Settings;
+
     public override string Id => $"pg-settings:{psql.Cluster}";
 
     public override string Kind => "pg-settings";

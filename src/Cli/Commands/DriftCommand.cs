@@ -41,7 +41,7 @@ internal static class DriftCommand
         var output = CommandContext.OutputOption();
         var drift = new Command("drift", "Drift on hosts: what changed behind the fleet's back, and whether the agent put it back or only reported it")
         {
-            host, since, open, limit, output, CreateShow(context), CreatePolicy(context),
+            host, since, open, limit, output, CreateShow(context), CreateAccept(context), CreatePolicy(context),
         };
         drift.SetAction(async (parse, ct) =>
         {
@@ -76,15 +76,14 @@ internal static class DriftCommand
             "fleet drift --host web-01 --since 7d",
             "fleet drift --open                            # drift still in place (reported, suppressed, flapping, failed)",
             "fleet drift show h-3kq9t2mzpa/01hzx3k9a2      # expected, actual and the diff of one record",
+            "fleet drift accept web-01 01hzx3k9a2          # make what was observed the host's desired value",
             "fleet drift policy web-01 --mode report --resource kind:ufw=correct",
             "fleet drift --since 2026-11-23T00:00:00Z -o json | jq -r '.[] | select(.action == \"flapping\") | .id'",
             "",
             "ACTION: corrected (put back), reported (policy report: left as found), suppressed (inside a",
             "maintenance window), flapping (keeps coming back: correction backs off), failed (see the error).",
             "RECURRED: the resource drifted before within the flapping window. Expected and actual values and",
-            "diffs come redacted from the agent (secrets never leave the host).",
-            "",
-            "`fleet drift accept` (make the observed value the desired one) is not available yet.");
+            "diffs come redacted from the agent (secrets never leave the host).");
         return drift;
     }
 
@@ -131,6 +130,55 @@ internal static class DriftCommand
             "",
             "Exit codes: 0 shown, 2 malformed id, 5 no such host or record (or not allowed).");
         return show;
+    }
+
+    private static Command CreateAccept(CommandContext context)
+    {
+        var id = new Argument<string>("id") { Description = "The record's id as `fleet drift` prints it (HOST_ID/EVENT_ID), or a host id or name followed by EVENT_ID" };
+        var eventId = new Argument<string?>("event-id") { Description = "The agent's event id, when the first argument is only the host", Arity = ArgumentArity.ZeroOrOne };
+        var output = CommandContext.OutputOption();
+        var accept = new Command("accept", "Make what a drift record observed the host's desired value: an audited spec change, checked like `fleet host configure`")
+        {
+            id, eventId, output,
+        };
+        accept.SetAction(async (parse, ct) =>
+        {
+            var first = parse.GetValue(id) ?? "";
+            var target = parse.GetValue(eventId) is { Length: > 0 } second
+                ? new GetDriftRequest { Host = first, Id = second }
+                : Split(first);
+            var request = new AcceptDriftRequest { Host = target.Host, Id = target.Id };
+            using var connection = context.Connect(parse);
+            // Idempotent on the controller: a second acceptance of the same record changes nothing.
+            var response = await connection.CallAsync((client, options) => client.AcceptDriftAsync(request, options), idempotent: true, ct);
+            if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
+            {
+                context.Renderer.Json(
+                    new AcceptDriftJson($"{request.Host}/{request.Id}", request.Host, request.Id, response.Changed, response.Generation, [.. response.Applied.Select(DriftView.ToJson)]),
+                    OutputJsonContext.Default.AcceptDriftJson);
+                return ExitCodes.Ok;
+            }
+
+            var what = DriftView.Patches(response.Applied);
+            context.Renderer.Line(response.Changed
+                ? Formats.Invariant($"{Printable(request.Host)}: accepted {Printable(request.Id)}: {what}; desired generation is now {response.Generation} and the agent applies it")
+                : Formats.Invariant($"{Printable(request.Host)}: {Printable(request.Id)} is accepted ({what}); the spec already says so, desired generation stays {response.Generation}"));
+            return ExitCodes.Ok;
+        });
+        context.AddExamples(
+            accept,
+            "fleet drift accept h-3kq9t2mzpa/01hzx3k9a2",
+            "fleet drift accept web-01 01hzx3k9a2 -o json",
+            "",
+            "Acceptable: a hand edit of odoo.conf's workers, max_cron_threads, log_level or an option the",
+            "profile does not own, and changed PostgreSQL settings (`fleet drift show` says whether a record",
+            "is). Not acceptable: a stopped service, a removed or re-moded file, secrets, profile-owned",
+            "settings; keep those as they are with `fleet drift policy HOST --resource ID=report` or --ignore.",
+            "Only the newest record of a resource can be accepted. Needs the admin role; audited.",
+            "",
+            "Exit codes: 0 accepted (or already), 1 not acceptable or against the profile's rules (the message",
+            "says which and what to do), 2 malformed id, 5 no such host or record (or not allowed).");
+        return accept;
     }
 
     private static GetDriftRequest Split(string id)

@@ -52,7 +52,16 @@ internal static class DriftView
         Formats.Iso(r.Event.CorrectedAt),
         r.Event.Recurred,
         Formats.NullIfEmpty(r.Event.Error),
-        Formats.Iso(r.ReceivedAt));
+        Formats.Iso(r.ReceivedAt),
+        [.. r.Event.Accept.Select(ToJson)],
+        Formats.Iso(r.AcceptedAt),
+        Formats.NullIfEmpty(r.AcceptedBy));
+
+    public static SpecPatchJson ToJson(SpecPatch p) => new(p.Path, p.Value);
+
+    /// <summary>"odoo.workers = 3, postgres.settings.work_mem = 64MB".</summary>
+    public static string Patches(IEnumerable<SpecPatch> patches) =>
+        string.Join(", ", patches.Select(p => $"{PlanView.Printable(p.Path)} = {PlanView.Printable(p.Value)}"));
 
     /// <summary>Label and value pairs for `fleet drift show`; the diff comes after them.</summary>
     public static IReadOnlyList<(string Label, string Value)> Details(DriftRecord r)
@@ -75,6 +84,17 @@ internal static class DriftView
         if (e.Error.Length > 0)
         {
             details.Add(("Error", PlanView.Printable(e.Error)));
+        }
+
+        if (r.AcceptedAt is not null)
+        {
+            details.Add(("Accepted", $"{Formats.Iso(r.AcceptedAt)} by {PlanView.Printable(r.AcceptedBy)}: {Patches(e.Accept)}"));
+        }
+        else
+        {
+            details.Add(("Acceptable", e.Accept.Count == 0
+                ? "no (not a value the host's spec holds; keep it with `fleet drift policy` report or ignore)"
+                : $"{Patches(e.Accept)} (`fleet drift accept {PlanView.Printable(Id(r))}` makes it desired)"));
         }
 
         return details;

@@ -215,7 +215,16 @@ internal sealed record DriftJson(
     string? CorrectedAt,
     bool Recurred,
     string? Error,
-    string? ReceivedAt);
+    string? ReceivedAt,
+    IReadOnlyList<SpecPatchJson> Accept,
+    string? AcceptedAt,
+    string? AcceptedBy);
+
+/// <summary>One spec field a drift acceptance sets.</summary>
+internal sealed record SpecPatchJson(string Path, string Value);
+
+/// <summary>What `fleet drift accept` did: the fields set and the host's desired generation.</summary>
+internal sealed record AcceptDriftJson(string Id, string Host, string EventId, bool Changed, long Generation, IReadOnlyList<SpecPatchJson> Applied);
 
 internal sealed record MaintenanceWindowJson(string Days, string Start, int DurationMinutes);
 
@@ -252,6 +261,7 @@ internal sealed record DriftPolicyResultJson(string HostId, string HostName, boo
 [JsonSerializable(typeof(DriftJson))]
 [JsonSerializable(typeof(IReadOnlyList<DriftJson>))]
 [JsonSerializable(typeof(DriftPolicyResultJson))]
+[JsonSerializable(typeof(AcceptDriftJson))]
 internal sealed partial class OutputJsonContext : JsonSerializerContext;
 
 /// <summary>One compact object per line: what `fleet events --follow -o json` streams.</summary>

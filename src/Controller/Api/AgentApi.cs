@@ -436,6 +436,11 @@ internal sealed partial class AgentApi(
 
         CheckTime(e.DetectedAt, $"{field}.detected_at", now, required: true);
         CheckTime(e.CorrectedAt, $"{field}.corrected_at", now, required: false);
+        if (DriftAcceptance.CheckProposal([.. e.Accept.Select(p => new DriftPatch(p.Path, p.Value))], $"{field}.accept") is { } acceptError)
+        {
+            throw Invalid(acceptError);
+        }
+
         return e.ToDomain();
     }
 

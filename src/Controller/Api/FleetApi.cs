@@ -247,6 +247,91 @@ internal sealed partial class FleetApi(
         return record.ToProto();
     }
 
+    /// <summary>
+    /// Makes the observed value of a drift record the host's desired value: the agent's proposal
+    /// becomes a profile change that passes the same rules and the same grain path as ConfigureHost
+    /// (one generation bump, HostSpecChanged), then the record is marked accepted with a
+    /// DriftAccepted event. A retry after a failure between the two steps changes the profile no
+    /// further (the same change bumps once) and completes the mark.
+    /// </summary>
+    public override async Task<AcceptDriftResponse> AcceptDrift(AcceptDriftRequest request, ServerCallContext context)
+    {
+        if (!DriftRules.IsEventId(request.Id))
+        {
+            throw Invalid($"id: '{Printable(request.Id)}' is not a drift event id (1-64 of A-Z, a-z, 0-9, _ and -); list them with `fleet drift`");
+        }
+
+        var ct = context.CancellationToken;
+        var host = await FindHostAsync(request.Host, ct);
+        var record = await drift.GetAsync(host.Id, request.Id, ct)
+            ?? throw new RpcException(new Status(StatusCode.NotFound,
+                $"drift event '{request.Id}' of host '{host.Name}' not found; list them with `fleet drift --host {host.Name} --since 30d`"));
+        var e = record.Event;
+        if (record.AcceptedAt is not null)
+        {
+            return Accepted(record.AcceptedGeneration, changed: false, e.Accept);
+        }
+
+        var what = $"drift event '{e.Id}' of host '{host.Name}' ({e.ResourceId}: {e.Actual})";
+        if (e.Accept.Count == 0)
+        {
+            throw FailedPrecondition(
+                $"{what} cannot be accepted: what was observed is not a value the host's spec holds (a stopped service, a removed file, "
+                + "a mode or owner change, a secret or a setting the profile owns); to keep it as it is, stop correcting it with "
+                + $"`fleet drift policy {host.Name} --resource {e.ResourceId}=report` or `--ignore {e.ResourceId}`");
+        }
+
+        if (await drift.NewerOfSameResourceAsync(record, ct) is { } newer)
+        {
+            throw FailedPrecondition(
+                $"{what} is superseded: {e.ResourceId} drifted again later (event '{newer}'); see it with `fleet drift show {host.Name} {newer}` "
+                + "and accept that one if its observed value is the one to keep");
+        }
+
+        var (change, errors) = DriftAcceptance.ToChange(e.Accept);
+        if (change is not null)
+        {
+            errors = ProfileRules.Validate(change);
+        }
+
+        if (change is null || errors.Count > 0)
+        {
+            throw FailedPrecondition($"{what} cannot be accepted, the observed value breaks the host profile's rules: {string.Join("; ", errors)}; "
+                + "the record stays as it is (under policy correct the agent puts the value back)");
+        }
+
+        var update = await grains.GetGrain<IHostGrain>(host.Id).Configure(change, $"fleet drift accept {e.Id}");
+        if (!update.Found)
+        {
+            throw HostNotFound(request.Host);
+        }
+
+        if (update.Errors.Length > 0)
+        {
+            throw FailedPrecondition($"{what} cannot be accepted, the host's profile with the observed value breaks its rules: {string.Join("; ", update.Errors)}");
+        }
+
+        var actor = ApiTokenInterceptor.CallerOf(context).Actor;
+        if (!await drift.MarkAcceptedAsync(host.Id, e.Id, actor, update.Generation, e.Accept, time.GetUtcNow(), ct))
+        {
+            // Accepted meanwhile by a concurrent call: report that acceptance.
+            var again = await drift.GetAsync(host.Id, e.Id, ct) ?? throw HostNotFound(request.Host);
+            return Accepted(again.AcceptedGeneration, changed: false, e.Accept);
+        }
+
+        LogDriftAccepted(logger, host.Id, e.Id, e.ResourceId, update.Generation, actor);
+        return Accepted(update.Generation, update.Changed, e.Accept);
+    }
+
+    private static AcceptDriftResponse Accepted(long generation, bool changed, IReadOnlyList<DriftPatch> applied) => new()
+    {
+        Generation = generation,
+        Changed = changed,
+        Applied = { applied.Select(p => new SpecPatch { Path = p.Path, Value = p.Value }) },
+    };
+
+    private static RpcException FailedPrecondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
+
     public override async Task<ConfigureHostResponse> ConfigureHost(ConfigureHostRequest request, ServerCallContext context)
     {
         var host = await FindHostAsync(request.Id, context.CancellationToken);
@@ -360,6 +445,9 @@ internal sealed partial class FleetApi(
     private static string Printable(string value) => ProfileRules.Printable(value);
 
     private static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Drift {EventId} of host {HostId} ({ResourceId}) accepted by {Actor}: desired generation {Generation}")]
+    private static partial void LogDriftAccepted(ILogger logger, string hostId, string eventId, string resourceId, long generation, string actor);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Enrollment token {TokenId} created, expires {ExpiresAt}")]
     private static partial void LogTokenCreated(ILogger logger, string tokenId, DateTimeOffset expiresAt);

@@ -146,7 +146,10 @@ internal static class ProtoMapping
         },
         e.CorrectedAt?.ToDateTimeOffset(),
         e.Recurred,
-        e.Error);
+        e.Error)
+    {
+        Accept = [.. e.Accept.Select(p => new Domain.DriftPatch(p.Path, p.Value))],
+    };
 
     public static V1.DriftRecord ToProto(this Domain.StoredDrift d)
     {
@@ -174,8 +177,17 @@ internal static class ProtoMapping
             CorrectedAt = OrNull(e.CorrectedAt),
             Recurred = e.Recurred,
             Error = e.Error,
+            Accept = { e.Accept.Select(p => new V1.SpecPatch { Path = p.Path, Value = p.Value }) },
         };
-        return new V1.DriftRecord { HostId = d.HostId, HostName = d.HostName, Event = wire, ReceivedAt = Timestamp.FromDateTimeOffset(d.ReceivedAt) };
+        return new V1.DriftRecord
+        {
+            HostId = d.HostId,
+            HostName = d.HostName,
+            Event = wire,
+            ReceivedAt = Timestamp.FromDateTimeOffset(d.ReceivedAt),
+            AcceptedAt = OrNull(d.AcceptedAt),
+            AcceptedBy = d.AcceptedBy,
+        };
     }
 
     /// <summary>Unknown enum numbers (a newer client) stay out of range so validation names them.</summary>
@@ -336,7 +348,7 @@ internal static class ProtoMapping
         var p = s.Profile;
         var postgres = p.Postgres is { } pg
             ? new V1.PostgresSpec { Remote = true, Host = pg.Host, Port = pg.Port ?? 0, User = pg.User ?? "", Sslmode = pg.SslMode ?? "" }
-            : new V1.PostgresSpec();
+            : new V1.PostgresSpec { Settings = { p.PostgresSettings.ToDictionary(StringComparer.Ordinal) } };
         return new V1.HostSpec
         {
             HostId = s.HostId,

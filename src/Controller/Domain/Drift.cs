@@ -24,10 +24,25 @@ internal sealed record DriftEventRecord(
     DriftOutcome Action,
     DateTimeOffset? CorrectedAt,
     bool Recurred,
-    string Error);
+    string Error)
+{
+    /// <summary>What `fleet drift accept` would set (spec path and value); empty = not acceptable.</summary>
+    public IReadOnlyList<DriftPatch> Accept { get; init; } = [];
+}
 
-/// <summary>A stored drift event with the host it belongs to.</summary>
-internal sealed record StoredDrift(string HostId, string HostName, DriftEventRecord Event, DateTimeOffset ReceivedAt);
+/// <summary>One spec field a drift acceptance sets: "odoo.workers", "odoo.options.&lt;key&gt;", "postgres.settings.&lt;name&gt;" ...</summary>
+internal sealed record DriftPatch(string Path, string Value);
+
+/// <summary>A stored drift event with the host it belongs to, and whether its observed value was made the desired one.</summary>
+internal sealed record StoredDrift(string HostId, string HostName, DriftEventRecord Event, DateTimeOffset ReceivedAt)
+{
+    public DateTimeOffset? AcceptedAt { get; init; }
+
+    public string AcceptedBy { get; init; } = "";
+
+    /// <summary>The desired generation the acceptance produced (0 = not accepted).</summary>
+    public long AcceptedGeneration { get; init; }
+}
 
 /// <summary>What the store did with a report: ids now stored (new or before) and those that are new.</summary>
 internal sealed record DriftRecording(IReadOnlyList<string> Stored, IReadOnlyList<string> Inserted);

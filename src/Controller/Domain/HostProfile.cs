@@ -37,6 +37,9 @@ internal sealed record HostProfile
     /// <summary>null = a local PostgreSQL the agent installs and tunes.</summary>
     public RemotePostgres? Postgres { get; init; }
 
+    /// <summary>Overrides of the local PostgreSQL's computed settings (name -> value as PostgreSQL takes it).</summary>
+    public IReadOnlyDictionary<string, string> PostgresSettings { get; init; } = new SortedDictionary<string, string>(StringComparer.Ordinal);
+
     public int? LoginMaxRetry { get; init; }
 
     public int? LoginFindTimeSeconds { get; init; }
@@ -53,9 +56,11 @@ internal sealed record HostProfile
         Domains.SequenceEqual(other.Domains, StringComparer.Ordinal)
         && OdooOptions.Count == other.OdooOptions.Count
         && OdooOptions.All(o => other.OdooOptions.TryGetValue(o.Key, out var v) && string.Equals(v, o.Value, StringComparison.Ordinal))
+        && PostgresSettings.Count == other.PostgresSettings.Count
+        && PostgresSettings.All(o => other.PostgresSettings.TryGetValue(o.Key, out var v) && string.Equals(v, o.Value, StringComparison.Ordinal))
         && Drift.IsEquivalentTo(other.Drift)
-        && this with { Domains = NoDomains, OdooOptions = NoOptions, Drift = DriftSettings.Default }
-            == other with { Domains = NoDomains, OdooOptions = NoOptions, Drift = DriftSettings.Default };
+        && this with { Domains = NoDomains, OdooOptions = NoOptions, PostgresSettings = NoOptions, Drift = DriftSettings.Default }
+            == other with { Domains = NoDomains, OdooOptions = NoOptions, PostgresSettings = NoOptions, Drift = DriftSettings.Default };
 
     private static readonly string[] NoDomains = [];
     private static readonly SortedDictionary<string, string> NoOptions = new(StringComparer.Ordinal);
@@ -107,13 +112,15 @@ internal sealed record ProfileChange
     [Id(23)] public string[]? DriftIgnore { get; init; }
     /// <summary>0 = back to the agent's default.</summary>
     [Id(24)] public int? DriftIntervalSeconds { get; init; }
+    /// <summary>Local PostgreSQL setting overrides to set (drift acceptance; no CLI flag yet).</summary>
+    [Id(25)] public Dictionary<string, string>? SetPostgresSettings { get; init; }
 
     public bool IsEmpty =>
         Domains is null && Tls is null && AcmeEmail is null && DatabaseManager is null && Workers is null && MaxCronThreads is null
         && (SetOptions is null || SetOptions.Count == 0) && (UnsetOptions is null || UnsetOptions.Length == 0) && LogLevel is null
         && PostgresRemote is null && PostgresHost is null && PostgresPort is null && PostgresUser is null && PostgresSslMode is null
         && LoginMaxRetry is null && LoginFindTimeSeconds is null && LoginBanSeconds is null && UnattendedUpgradesOff is null
-        && !HasDriftChange;
+        && (SetPostgresSettings is null || SetPostgresSettings.Count == 0) && !HasDriftChange;
 
     public bool HasDriftChange =>
         DriftDefaultMode is not null || DriftDefaultModeReset || (SetDriftModes is not null && SetDriftModes.Count > 0)

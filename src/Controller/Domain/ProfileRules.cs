@@ -179,6 +179,11 @@ internal static partial class ProfileRules
             errors.Add($"login_ban: {ban} s is out of range; use 1m-30d or default (e.g. --login-ban 1h)");
         }
 
+        foreach (var (name, value) in (change.SetPostgresSettings ?? []).Take(MaxOptions + 1))
+        {
+            Add(CheckPostgresSetting(name, value));
+        }
+
         DriftRules.Validate(change, errors);
         return errors;
     }
@@ -233,6 +238,22 @@ internal static partial class ProfileRules
             }
         }
 
+        var pgSettings = new SortedDictionary<string, string>(current.PostgresSettings.ToDictionary(), StringComparer.Ordinal);
+        foreach (var (name, value) in change.SetPostgresSettings ?? [])
+        {
+            pgSettings[name] = value;
+        }
+
+        if (pgSettings.Count > MaxOptions)
+        {
+            errors.Add($"postgres.settings: the host would have {pgSettings.Count} setting overrides, more than {MaxOptions}");
+        }
+
+        if (postgres is not null && change.SetPostgresSettings is { Count: > 0 })
+        {
+            errors.Add("postgres.settings: overrides are for the local PostgreSQL the agent manages, and this host uses a remote server; tune that server itself");
+        }
+
         var next = current with
         {
             Domains = change.Domains ?? current.Domains,
@@ -244,6 +265,7 @@ internal static partial class ProfileRules
             OdooOptions = options,
             LogLevel = change.LogLevel is { } level ? NullIfEmpty(level) : current.LogLevel,
             Postgres = postgres,
+            PostgresSettings = pgSettings,
             LoginMaxRetry = change.LoginMaxRetry is { } retry ? NullIfZero(retry) : current.LoginMaxRetry,
             LoginFindTimeSeconds = change.LoginFindTimeSeconds is { } find ? NullIfZero(find) : current.LoginFindTimeSeconds,
             LoginBanSeconds = change.LoginBanSeconds is { } ban ? NullIfZero(ban) : current.LoginBanSeconds,
@@ -327,6 +349,24 @@ internal static partial class ProfileRules
         }
 
         return null;
+    }
+
+    /// <summary>The agent's rule for a setting override: a lowercase name it may change, one bounded line; PostgreSQL checks the value.</summary>
+    private static string? CheckPostgresSetting(string name, string value)
+    {
+        if (!SqlIdentifierPattern().IsMatch(name))
+        {
+            return $"postgres.settings: '{Printable(name)}' is not a setting name (lowercase letters, digits and _, e.g. work_mem)";
+        }
+
+        if (name is "port" or "unix_socket_directories")
+        {
+            return $"postgres.settings.{name}: is how the agent reaches the cluster; it cannot be overridden";
+        }
+
+        return value.Length is 0 or > 1024 || value.Any(UntrustedText.IsLineBreakOrControl)
+            ? $"postgres.settings.{name}: '{Printable(value)}' must be 1-1024 characters on one line without control characters"
+            : null;
     }
 
     private static string? CheckPostgresHost(string host)

@@ -17,12 +17,14 @@ internal sealed class DriftStore(NpgsqlDataSource db)
     private const string Columns =
         """
         d.host_id, h.name, d.id, d.resource_id, d.kind, d.generation, d.expected, d.actual, d.diff, d.trigger,
-        d.detected_at, d.action, d.corrected_at, d.recurred, d.error, d.received_at
+        d.detected_at, d.action, d.corrected_at, d.recurred, d.error, d.received_at,
+        d.accept::text, d.accepted_at, d.accepted_by, d.accepted_generation
         """;
 
     /// <summary>
-    /// Stores the events that are new and, in the same transaction, one domain event for each
-    /// (DriftCorrected or DriftDetected; never the diff). Null when the host no longer exists.
+    /// Stores the events that are new and, in the same transaction, one domain event for each, named
+    /// by what the agent did (<see cref="EventType"/>; never the diff). A re-sent event stores and
+    /// announces nothing. Null when the host no longer exists.
     /// </summary>
     public async Task<DriftRecording?> RecordAsync(string hostId, IReadOnlyList<DriftEventRecord> events, DateTimeOffset now, CancellationToken ct)
     {
@@ -36,8 +38,8 @@ internal sealed class DriftStore(NpgsqlDataSource db)
                 await using var insert = new NpgsqlCommand(
                     """
                     INSERT INTO drift_events (host_id, id, resource_id, kind, generation, expected, actual, diff, trigger,
-                        detected_at, action, corrected_at, recurred, error, received_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                        detected_at, action, corrected_at, recurred, error, received_at, accept)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
                     ON CONFLICT (host_id, id) DO NOTHING
                     """, conn, tx);
                 insert.Parameters.AddWithValue(hostId);
@@ -55,6 +57,7 @@ internal sealed class DriftStore(NpgsqlDataSource db)
                 insert.Parameters.AddWithValue(e.Recurred);
                 insert.Parameters.AddWithValue(e.Error);
                 insert.Parameters.AddWithValue(now);
+                insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(e.Accept));
                 if (await insert.ExecuteNonQueryAsync(ct) == 0)
                 {
                     continue;
@@ -64,9 +67,13 @@ internal sealed class DriftStore(NpgsqlDataSource db)
                 await EventStore.AppendAsync(
                     conn,
                     tx,
-                    e.Action == DriftOutcome.Corrected ? "DriftCorrected" : "DriftDetected",
+                    EventType(e.Action),
                     hostId,
-                    Json.Serialize(new { id = e.Id, resource = e.ResourceId, action = ActionText(e.Action), trigger = e.Trigger, generation = e.Generation, recurred = e.Recurred }),
+                    Json.Serialize(new
+                    {
+                        id = e.Id, resource = e.ResourceId, action = ActionText(e.Action), trigger = e.Trigger, generation = e.Generation,
+                        recurred = e.Recurred, acceptable = e.Accept.Count > 0,
+                    }),
                     now,
                     ct);
             }
@@ -126,6 +133,75 @@ internal sealed class DriftStore(NpgsqlDataSource db)
         return await reader.ReadAsync(ct) ? Read(reader) : null;
     }
 
+    /// <summary>
+    /// The newest record of the same host and resource detected after this one, or null: a drift
+    /// found again later (put back, changed again) supersedes what this record observed.
+    /// </summary>
+    public async Task<string?> NewerOfSameResourceAsync(StoredDrift record, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            SELECT id FROM drift_events
+            WHERE host_id = $1 AND resource_id = $2 AND (detected_at, id) > ($3, $4)
+            ORDER BY detected_at DESC, id DESC LIMIT 1
+            """);
+        cmd.Parameters.AddWithValue(record.HostId);
+        cmd.Parameters.AddWithValue(record.Event.ResourceId);
+        cmd.Parameters.AddWithValue(record.Event.DetectedAt);
+        cmd.Parameters.AddWithValue(record.Event.Id);
+        return await cmd.ExecuteScalarAsync(ct) as string;
+    }
+
+    /// <summary>
+    /// Marks a record accepted (its observed value became the host's desired value at
+    /// <paramref name="generation"/>) and, in the same transaction, appends DriftAccepted. Only the
+    /// first acceptance counts: false when the record was accepted already (or is gone).
+    /// </summary>
+    public async Task<bool> MarkAcceptedAsync(
+        string hostId, string eventId, string actor, long generation, IReadOnlyList<DriftPatch> applied, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        string resource;
+        await using (var update = new NpgsqlCommand(
+            """
+            UPDATE drift_events SET accepted_at = $3, accepted_by = $4, accepted_generation = $5
+            WHERE host_id = $1 AND id = $2 AND accepted_at IS NULL
+            RETURNING resource_id
+            """, conn, tx))
+        {
+            update.Parameters.AddWithValue(hostId);
+            update.Parameters.AddWithValue(eventId);
+            update.Parameters.AddWithValue(now);
+            update.Parameters.AddWithValue(actor);
+            update.Parameters.AddWithValue(generation);
+            if (await update.ExecuteScalarAsync(ct) is not string updated)
+            {
+                await tx.RollbackAsync(ct);
+                return false;
+            }
+
+            resource = updated;
+        }
+
+        await EventStore.AppendAsync(
+            conn, tx, "DriftAccepted", hostId,
+            Json.Serialize(new { id = eventId, resource, by = actor, generation, applied }), now, ct);
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    /// <summary>The domain event type of a stored drift record: what the agent did about it.</summary>
+    public static string EventType(DriftOutcome action) => action switch
+    {
+        DriftOutcome.Corrected => "DriftCorrected",
+        DriftOutcome.Reported => "DriftReported",
+        DriftOutcome.Suppressed => "DriftSuppressed",
+        DriftOutcome.Flapping => "DriftFlapping",
+        DriftOutcome.Failed => "DriftCorrectionFailed",
+        _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown drift action"),
+    };
+
     private static string ActionText(DriftOutcome action) => action switch
     {
         DriftOutcome.Corrected => "corrected",
@@ -162,6 +238,14 @@ internal sealed class DriftStore(NpgsqlDataSource db)
             Action: ParseAction(r.GetString(11)),
             CorrectedAt: r.IsDBNull(12) ? null : r.GetFieldValue<DateTimeOffset>(12),
             Recurred: r.GetBoolean(13),
-            Error: r.GetString(14)),
-        r.GetFieldValue<DateTimeOffset>(15));
+            Error: r.GetString(14))
+        {
+            Accept = Json.Deserialize<List<DriftPatch>>(r.GetString(16)) ?? [],
+        },
+        r.GetFieldValue<DateTimeOffset>(15))
+    {
+        AcceptedAt = r.IsDBNull(17) ? null : r.GetFieldValue<DateTimeOffset>(17),
+        AcceptedBy = r.GetString(18),
+        AcceptedGeneration = r.GetInt64(19),
+    };
 }

@@ -63,7 +63,10 @@ public sealed class DriftMonitorTests : IAsyncDisposable
     }
 
     /// <summary>The host as a successful converge of generation 4 left it, then the monitor started.</summary>
-    private async Task StartAsync(Proto.DriftPolicy? policy = null, long appliedGeneration = 4, params string[] isActive)
+    private Task StartAsync(Proto.DriftPolicy? policy = null, long appliedGeneration = 4, params string[] isActive) =>
+        StartAsync(policy, appliedGeneration, unitPoll: null, isActive);
+
+    private async Task StartAsync(Proto.DriftPolicy? policy, long appliedGeneration, TimeSpan? unitPoll, params string[] isActive)
     {
         systemctl = new ScriptedCommandRunner()
             .On("systemctl is-enabled -- odoo.service", "enabled\n")
@@ -86,7 +89,10 @@ public sealed class DriftMonitorTests : IAsyncDisposable
         };
         var engine = new ConvergeEngine(time, NullLogger<ConvergeEngine>.Instance);
         var converger = new LocalConverger(environment, engine, state.Combine("converge.lock"), time, NullLogger<LocalConverger>.Instance);
-        var options = new DriftMonitorOptions { SpecCachePath = state.Combine("spec.json"), Paths = paths, Compile = _ => Graph(paths) };
+        var options = new DriftMonitorOptions
+        {
+            SpecCachePath = state.Combine("spec.json"), Paths = paths, Compile = _ => Graph(paths), UnitPollInterval = unitPoll ?? TimeSpan.FromSeconds(5),
+        };
         monitor = new DriftMonitor(options, journal, converger, engine, systemctl, drift, time, NullLogger<DriftMonitor>.Instance);
         await monitor.StartAsync(Ct);
         await WaitUntilAsync(() => monitor.Rounds >= 1, "the startup round");
@@ -130,6 +136,8 @@ public sealed class DriftMonitorTests : IAsyncDisposable
         Assert.Contains("-workers = 9", evt.Diff, StringComparison.Ordinal);
         Assert.Contains("+workers = 5", evt.Diff, StringComparison.Ordinal);
         Assert.False(evt.Recurred);
+        // Read before the correction: accepting it would make the edit the desired value.
+        Assert.Equal([new DriftPatch("odoo.workers", "9")], evt.Accept);
         Assert.Equal(1, Restarts);
     }
 
@@ -145,7 +153,7 @@ public sealed class DriftMonitorTests : IAsyncDisposable
 
         using var reopened = DriftJournal.Open(DriftPath, DriftJournal.DefaultCapacity, time, NullLogger.Instance);
 
-        Assert.Equal(recorded, reopened.Unacknowledged(10));
+        Assert.Equivalent(recorded, reopened.Unacknowledged(10), strict: true);
         drift = null;
     }
 
@@ -166,6 +174,8 @@ public sealed class DriftMonitorTests : IAsyncDisposable
         Assert.Equal(DriftAction.Reported, evt.Action);
         Assert.Null(evt.CorrectedAt);
         Assert.Contains("+workers = 5", evt.Diff, StringComparison.Ordinal);
+        // max_cron_threads was removed too, and no spec value says "absent": not acceptable.
+        Assert.Empty(evt.Accept);
         Assert.Equal(edit, await File.ReadAllTextAsync(LivePath, Ct));
         Assert.Equal(0, Restarts);
     }
@@ -269,5 +279,29 @@ public sealed class DriftMonitorTests : IAsyncDisposable
         Assert.Equal("odoo.service: start (was inactive)", evt.Actual);
         Assert.Contains("systemctl start -- odoo.service", systemctl.Lines.ToArray());
         Assert.Equal(0, Restarts);
+    }
+
+    [Fact]
+    public async Task UnitStopped_InvocationLinkRemoved_FoundAtOnceWithoutWaitingForThePoll()
+    {
+        // systemd's /run/systemd/units/invocation:<unit> link goes away when the unit stops.
+        var units = root.Combine("run", "systemd", "units");
+        Directory.CreateDirectory(units);
+        File.CreateSymbolicLink(Path.Combine(units, "invocation:odoo.service"), "0123456789abcdef0123456789abcdef");
+        File.CreateSymbolicLink(Path.Combine(units, "invocation:cron.service"), "fedcba9876543210fedcba9876543210");
+        // The poll every hour never comes within the test: only the link's removal can start the check.
+        await StartAsync(null, 4, TimeSpan.FromHours(1), "active", "inactive", "inactive", "inactive", "active");
+
+        var stopped = time.GetUtcNow();
+        File.Delete(Path.Combine(units, "invocation:odoo.service"));
+        await WaitUntilAsync(() => Events.Count == 1, "the unit drift");
+
+        var evt = Assert.Single(Events);
+        // Not the periodic round (4.5-5 min away): the watch.
+        Assert.InRange(evt.DetectedAt - stopped, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+        Assert.Equal("service:odoo.service", evt.ResourceId);
+        Assert.Equal(DriftMonitor.TriggerUnit, evt.Trigger);
+        Assert.Equal(DriftAction.Corrected, evt.Action);
+        Assert.Contains("systemctl start -- odoo.service", systemctl.Lines.ToArray());
     }
 }

@@ -69,7 +69,8 @@ public sealed class DriftReporterTests : IDisposable
         using var client = NewClient();
         using var journal = OpenJournal();
         var flapping = DriftJournalTests.Event("d-2", DriftAction.Flapping) with { Recurred = true, Error = "x" };
-        await journal.AddAsync([DriftJournalTests.Event("d-1"), flapping], Ct);
+        var accept = DriftJournalTests.Event("d-1") with { Accept = [new DriftPatch("odoo.workers", "9"), new DriftPatch("postgres.settings.work_mem", "64MB")] };
+        await journal.AddAsync([accept, flapping], Ct);
         var reporter = new DriftReporter(Config, client, journal, TimeProvider.System, NullLogger<DriftReporter>.Instance);
 
         Assert.True(await reporter.SendAsync(journal.Unacknowledged(10), Ct));
@@ -92,6 +93,8 @@ public sealed class DriftReporterTests : IDisposable
         Assert.Null(sent.Events[1].CorrectedAt);
         Assert.True(sent.Events[1].Recurred);
         Assert.Equal("x", sent.Events[1].Error);
+        Assert.Equal(["odoo.workers=9", "postgres.settings.work_mem=64MB"], first.Accept.Select(p => $"{p.Path}={p.Value}"));
+        Assert.Empty(sent.Events[1].Accept);
     }
 
     [Fact]

@@ -7,7 +7,7 @@ using OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Cli.Tests.EndToEnd;
 
-/// <summary>`fleet drift`, `fleet drift show` and `fleet drift policy` against a real in-process gRPC server.</summary>
+/// <summary>`fleet drift`, `fleet drift show`, `fleet drift accept` and `fleet drift policy` against a real in-process gRPC server.</summary>
 public sealed class DriftCommandTests
 {
     private static readonly DateTimeOffset Now = new(2025, 6, 1, 12, 0, 0, TimeSpan.Zero);
@@ -252,7 +252,94 @@ public sealed class DriftCommandTests
         Assert.Contains("viewer role", result.Err, StringComparison.Ordinal);
     }
 
+    private static DriftRecord Acceptable(string id)
+    {
+        var record = Record(id, DriftAction.Reported);
+        record.Event.Accept.Add(new SpecPatch { Path = "odoo.workers", Value = "9" });
+        return record;
+    }
+
     [Theory]
+    [InlineData("h-web01/d1")]
+    [InlineData("web-01", "d1")]
+    public async Task DriftAccept_CompositeOrTwoArguments_PrintsWhatChangedAndTheGeneration(params string[] ids)
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.DriftRecords.Add(Acceptable("d1"));
+
+        var result = await RunAsync(["--controller", controller.Address, "drift", "accept", .. ids]);
+        var again = await RunAsync(["--controller", controller.Address, "drift", "accept", .. ids]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var sent = Assert.IsType<AcceptDriftRequest>(controller.Service.Requests[0]);
+        Assert.Equal(("d1", ids.Length == 1 ? "h-web01" : "web-01"), (sent.Id, sent.Host));
+        Assert.Contains("accepted d1: odoo.workers = 9; desired generation is now 8", result.Out, StringComparison.Ordinal);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains("the spec already says so, desired generation stays 8", again.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DriftAccept_Json_AppliedPatchesAndGeneration()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.DriftRecords.Add(Acceptable("d1"));
+
+        var result = await RunAsync("--controller", controller.Address, "drift", "accept", "h-web01/d1", "-o", "json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var json = JsonDocument.Parse(result.Out).RootElement;
+        Assert.Equal("h-web01/d1", json.GetProperty("id").GetString());
+        Assert.True(json.GetProperty("changed").GetBoolean());
+        Assert.Equal(8, json.GetProperty("generation").GetInt64());
+        var applied = Assert.Single(json.GetProperty("applied").EnumerateArray().ToList());
+        Assert.Equal(("odoo.workers", "9"), (applied.GetProperty("path").GetString(), applied.GetProperty("value").GetString()));
+    }
+
+    [Fact]
+    public async Task DriftAccept_NotAcceptable_Exit1WithWhatToDoInstead()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.DriftRecords.Add(Record("d1", DriftAction.Corrected));
+
+        var result = await RunAsync("--controller", controller.Address, "drift", "accept", "web-01", "d1");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("fleet drift policy web-01 --resource file:/etc/odoo.conf=report", result.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("d1")]
+    [InlineData("h-web01/")]
+    public async Task DriftAccept_MalformedId_UsageErrorNothingSent(string id)
+    {
+        var result = await RunAsync("--controller", "http://127.0.0.1:1", "drift", "accept", id);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("HOST_ID/EVENT_ID", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DriftShow_AcceptableAndAccepted_SaysSoWithTheCommand()
+    {
+        await using var controller = await TestController.StartAsync();
+        var accepted = Acceptable("d2");
+        accepted.AcceptedAt = Timestamp.FromDateTimeOffset(Now);
+        accepted.AcceptedBy = "alice";
+        controller.Service.DriftRecords.Add(Acceptable("d1"));
+        controller.Service.DriftRecords.Add(accepted);
+
+        var open = await RunAsync("--controller", controller.Address, "drift", "show", "h-web01/d1");
+        var done = await RunAsync("--controller", controller.Address, "drift", "show", "h-web01/d2", "-o", "json");
+
+        Assert.True(open.ExitCode == 0, open.ToString());
+        Assert.Contains("odoo.workers = 9 (`fleet drift accept h-web01/d1` makes it desired)", open.Out, StringComparison.Ordinal);
+        var json = JsonDocument.Parse(done.Out).RootElement;
+        Assert.Equal("alice", json.GetProperty("acceptedBy").GetString());
+        Assert.Equal("odoo.workers", json.GetProperty("accept")[0].GetProperty("path").GetString());
+    }
+
+    [Theory]
+    [InlineData("drift accept", "fleet drift accept web-01 01hzx3k9a2 -o json")]
     [InlineData("drift", "fleet drift --open")]
     [InlineData("drift show", "fleet drift show web-01 01hzx3k9a2")]
     [InlineData("drift policy", "fleet drift policy web-01 --maintenance 'sat,sun 02:00 2h'")]

@@ -235,6 +235,23 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"drift event '{request.Id}' of host '{request.Host}' not found; list them with `fleet drift`")));
     }
 
+    /// <summary>Like the controller: the record's proposal applied once (generation 8), refused when it has none.</summary>
+    public override Task<AcceptDriftResponse> AcceptDrift(AcceptDriftRequest request, ServerCallContext context)
+    {
+        Record(context, $"AcceptDrift {request.Host} {request.Id}", request);
+        var record = DriftRecords.FirstOrDefault(r => (r.HostId == request.Host || r.HostName == request.Host) && r.Event.Id == request.Id)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"drift event '{request.Id}' of host '{request.Host}' not found; list them with `fleet drift`"));
+        if (record.Event.Accept.Count == 0)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"drift event '{request.Id}' cannot be accepted; to keep it as it is, stop correcting it with `fleet drift policy {request.Host} --resource {record.Event.ResourceId}=report`"));
+        }
+
+        var changed = record.AcceptedAt is null;
+        record.AcceptedAt ??= Timestamp.FromDateTimeOffset(new DateTimeOffset(2025, 6, 1, 12, 0, 0, TimeSpan.Zero));
+        return Task.FromResult(new AcceptDriftResponse { Generation = 8, Changed = changed, Applied = { record.Event.Accept } });
+    }
+
     public override Task<HostPlan> PlanHost(PlanHostRequest request, ServerCallContext context)
     {
         Record(context, $"PlanHost {request.Id} timeout={request.TimeoutSeconds}");

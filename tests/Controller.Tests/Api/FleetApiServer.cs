@@ -57,7 +57,9 @@ internal sealed class FleetApiServer : IAsyncDisposable
 
     public AgentService.AgentServiceClient Agent { get; }
 
-    public static async Task<FleetApiServer> StartAsync(TestDatabase database, string? bootstrapToken, TimeProvider time, BrokerOptions? broker = null)
+    /// <param name="grains">For calls that reach a grain (a test double of it); null = any grain call fails the test.</param>
+    public static async Task<FleetApiServer> StartAsync(
+        TestDatabase database, string? bootstrapToken, TimeProvider time, BrokerOptions? broker = null, IGrainFactory? grains = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -94,7 +96,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton<BrokerUsers>();
         services.AddSingleton<HostRemoval>();
         services.AddSingleton<HostCommandPublisher>();
-        services.AddSingleton(DispatchProxy.Create<IGrainFactory, NoGrains>());
+        services.AddSingleton(grains ?? DispatchProxy.Create<IGrainFactory, NoGrains>());
         services.AddSingleton<ApiTokenInterceptor>();
         services.AddOptions<ClusterSettings>();
         services.AddFleetSecurity(builder.Configuration);
@@ -109,6 +111,9 @@ internal sealed class FleetApiServer : IAsyncDisposable
         return new FleetApiServer(
             app, addresses.Single(a => a.StartsWith("http://", StringComparison.Ordinal)), addresses.Single(a => a.StartsWith("https://", StringComparison.Ordinal)));
     }
+
+    public T Get<T>()
+        where T : notnull => app.Services.GetRequiredService<T>();
 
     public static Metadata Bearer(string? token) => token is null ? [] : new Metadata { { "authorization", $"Bearer {token}" } };
 

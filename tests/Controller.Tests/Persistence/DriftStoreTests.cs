@@ -65,7 +65,8 @@ public sealed class DriftStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         Assert.Equal(["e1", "e2", "e3"], listed.Select(d => d.Event.Id));
         Assert.Equal(Now.AddSeconds(10), listed[0].ReceivedAt);
         var announced = await EventsAsync(hostId);
-        Assert.Equal(["DriftCorrected", "DriftDetected", "DriftDetected"], announced.Select(e => e.Type));
+        // One event per record, named by what the agent did; none for the re-sent ones.
+        Assert.Equal(["DriftCorrected", "DriftReported", "DriftCorrectionFailed"], announced.Select(e => e.Type));
         Assert.Contains("\"resource\": \"file:/etc/odoo.conf\"", announced[0].Data, StringComparison.Ordinal);
         Assert.Contains("\"action\": \"corrected\"", announced[0].Data, StringComparison.Ordinal);
         Assert.All(announced, e => Assert.DoesNotContain("workers = 9", e.Data, StringComparison.Ordinal));
@@ -84,16 +85,76 @@ public sealed class DriftStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     public async Task GetAsync_StoredEvent_EveryFieldBack()
     {
         var hostId = await EnrollAsync();
-        var stored = Event("e-1_x", "file:/etc/odoo.conf", DriftOutcome.Corrected, Now) with { Recurred = true, Error = "" };
+        var stored = Event("e-1_x", "file:/etc/odoo.conf", DriftOutcome.Corrected, Now) with
+        {
+            Recurred = true, Error = "", Accept = [new DriftPatch("odoo.workers", "9"), new DriftPatch("odoo.options.limit_time_cpu", "900")],
+        };
         await drift.RecordAsync(hostId, [stored], Now.AddSeconds(3), Ct);
 
         var found = await drift.GetAsync(hostId, "e-1_x", Ct);
 
         Assert.NotNull(found);
         Assert.Equal(hostId, found.HostId);
-        Assert.Equal(stored, found.Event);
+        // Equivalent: the accept list comes back as a new list (records compare lists by reference).
+        Assert.Equivalent(stored, found.Event, strict: true);
+        Assert.Null(found.AcceptedAt);
+        Assert.Equal("", found.AcceptedBy);
         Assert.Null(await drift.GetAsync(hostId, "nope", Ct));
         Assert.Null(await drift.GetAsync(await EnrollAsync(), "e-1_x", Ct));
+    }
+
+    [Theory]
+    [InlineData("corrected", "DriftCorrected")]
+    [InlineData("reported", "DriftReported")]
+    [InlineData("suppressed", "DriftSuppressed")]
+    [InlineData("flapping", "DriftFlapping")]
+    [InlineData("failed", "DriftCorrectionFailed")]
+    public async Task RecordAsync_EachAction_OneEventNamedByIt(string actionName, string type)
+    {
+        var hostId = await EnrollAsync();
+        var action = Enum.Parse<DriftOutcome>(actionName, ignoreCase: true);
+
+        await drift.RecordAsync(hostId, [Event("e1", "file:/etc/odoo.conf", action, Now)], Now, Ct);
+
+        var announced = Assert.Single(await EventsAsync(hostId));
+        Assert.Equal(type, announced.Type);
+        Assert.Contains("\"id\": \"e1\"", announced.Data, StringComparison.Ordinal);
+        Assert.Contains("\"acceptable\": false", announced.Data, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MarkAcceptedAsync_Twice_MarkedAndAnnouncedOnce()
+    {
+        var hostId = await EnrollAsync();
+        await drift.RecordAsync(hostId, [Event("e1", "file:/etc/odoo.conf", DriftOutcome.Reported, Now) with { Accept = [new DriftPatch("odoo.workers", "9")] }], Now, Ct);
+
+        var first = await drift.MarkAcceptedAsync(hostId, "e1", "alice", 7, [new DriftPatch("odoo.workers", "9")], Now.AddMinutes(1), Ct);
+        var second = await drift.MarkAcceptedAsync(hostId, "e1", "bob", 8, [new DriftPatch("odoo.workers", "9")], Now.AddMinutes(2), Ct);
+
+        Assert.True(first);
+        Assert.False(second);
+        var found = await drift.GetAsync(hostId, "e1", Ct);
+        Assert.Equal(Now.AddMinutes(1), found!.AcceptedAt);
+        Assert.Equal("alice", found.AcceptedBy);
+        Assert.Equal(7, found.AcceptedGeneration);
+        Assert.Equal(["DriftReported", "DriftAccepted"], (await EventsAsync(hostId)).Select(e => e.Type));
+        Assert.False(await drift.MarkAcceptedAsync(hostId, "nope", "alice", 7, [], Now, Ct));
+    }
+
+    [Fact]
+    public async Task NewerOfSameResourceAsync_LaterRecordOfTheResource_ItsIdOtherwiseNull()
+    {
+        var hostId = await EnrollAsync();
+        await drift.RecordAsync(hostId,
+        [
+            Event("e1", "file:/etc/odoo.conf", DriftOutcome.Reported, Now),
+            Event("e2", "service:nginx.service", DriftOutcome.Corrected, Now.AddSeconds(5)),
+            Event("e3", "file:/etc/odoo.conf", DriftOutcome.Reported, Now.AddSeconds(9)),
+        ], Now.AddSeconds(10), Ct);
+
+        Assert.Equal("e3", await drift.NewerOfSameResourceAsync((await drift.GetAsync(hostId, "e1", Ct))!, Ct));
+        Assert.Null(await drift.NewerOfSameResourceAsync((await drift.GetAsync(hostId, "e2", Ct))!, Ct));
+        Assert.Null(await drift.NewerOfSameResourceAsync((await drift.GetAsync(hostId, "e3", Ct))!, Ct));
     }
 
     [Fact]

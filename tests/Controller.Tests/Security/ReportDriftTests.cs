@@ -68,6 +68,33 @@ public sealed class ReportDriftTests(MigratedDatabaseFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task ReportDrift_AcceptProposal_StoredWithTheRecordAndAMalformedOneRefused()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeSeconds(DateTimeOffset.UtcNow.ToUnixTimeSeconds()));
+        await using var endpoint = await TestAgentEndpoint.StartAsync(fixture.Database, Key, time);
+        var agent = await endpoint.EnrollAsync(Ct);
+        var (client, channel) = endpoint.Client(agent.Certificate);
+        using (channel)
+        {
+            var good = Event("a1", time.GetUtcNow());
+            good.Accept.Add(new SpecPatch { Path = "odoo.workers", Value = "9" });
+            var bad = Event("a2", time.GetUtcNow());
+            bad.Accept.Add(new SpecPatch { Path = "odoo.admin_passwd", Value = "x" });
+
+            await client.ReportDriftAsync(new DriftReport { HostId = agent.HostId, Events = { good } }, cancellationToken: Ct);
+            var error = await Assert.ThrowsAsync<RpcException>(async () =>
+                await client.ReportDriftAsync(new DriftReport { HostId = agent.HostId, Events = { bad } }, cancellationToken: Ct));
+
+            Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+            Assert.Contains("events[0] (a2).accept[0].path: 'odoo.admin_passwd' is not a spec path", error.Status.Detail, StringComparison.Ordinal);
+        }
+
+        var stored = await endpoint.Get<DriftStore>().GetAsync(agent.HostId, "a1", Ct);
+        Assert.Equal([new OdooFleet.Controller.Domain.DriftPatch("odoo.workers", "9")], stored!.Event.Accept);
+        Assert.Equal(1, await CountAsync(agent.HostId));
+    }
+
+    [Fact]
     public async Task ReportDrift_ForAnotherHost_PermissionDeniedAuditedNothingStored()
     {
         await using var endpoint = await TestAgentEndpoint.StartAsync(fixture.Database, Key, new FakeTimeProvider(DateTimeOffset.UtcNow));
