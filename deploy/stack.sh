@@ -76,11 +76,13 @@ secrets() {
   mkdir -p "$OF_ETC" && chmod 0700 "$OF_ETC"
   local f="$OF_ETC/stack.env"
   if [ ! -s "$f" ]; then
-    umask 077
-    { echo "OF_PG_PASSWORD=$(openssl rand -hex 24)"
-      echo "OF_MQ_PASSWORD=$(openssl rand -hex 24)"
-      echo "OF_API_TOKEN=ofapi_$(openssl rand -hex 24)"; } > "$f.tmp"
-    mv "$f.tmp" "$f"
+    # umask in a subshell only: the rest of the script (rabbitmq-plugins writing
+    # /etc/rabbitmq/enabled_plugins, which the broker must read) keeps the normal one.
+    (umask 077
+     { echo "OF_PG_PASSWORD=$(openssl rand -hex 24)"
+       echo "OF_MQ_PASSWORD=$(openssl rand -hex 24)"
+       echo "OF_API_TOKEN=ofapi_$(openssl rand -hex 24)"; } > "$f.tmp"
+     mv "$f.tmp" "$f")
   fi
   # The controllers' secret store key (never in the database, never in argv or logs).
   if [ ! -s "$OF_ETC/secrets.key" ]; then
@@ -133,10 +135,13 @@ mq_api() {
 setup_rabbitmq() {
   # The controller creates one broker user per host (read-only on that host's queue) through the
   # management HTTP API.
+  # A file left unreadable by an earlier run (root, 0600) stops the broker from reading its plugins.
+  [ ! -f /etc/rabbitmq/enabled_plugins ] || chmod 0644 /etc/rabbitmq/enabled_plugins
   if ! rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
     log "enabling the RabbitMQ management plugin"
     rabbitmq-plugins -q enable rabbitmq_management >/dev/null
   fi
+  [ ! -f /etc/rabbitmq/enabled_plugins ] || chmod 0644 /etc/rabbitmq/enabled_plugins
   wait_for 60 "RabbitMQ management API on :15672" curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:15672/
   rabbitmqctl -q list_vhosts | grep -qx "$OF_VHOST" || rabbitmqctl -q add_vhost "$OF_VHOST"
   if ! mq_api odoofleet "$OF_MQ_PASSWORD" GET /whoami -o /dev/null 2>/dev/null; then
@@ -270,15 +275,15 @@ controller_stop() {
 
 write_cli_config() {
   secrets
-  umask 077
-  cat > "$OF_ETC/fleet.json.tmp" <<J
+  (umask 077
+   cat > "$OF_ETC/fleet.json.tmp" <<J
 {
   "controller": "http://127.0.0.1:${CONTROLLER_PORTS[0]}",
   "controllers": ["http://127.0.0.1:${CONTROLLER_PORTS[0]}", "http://127.0.0.1:${CONTROLLER_PORTS[1]}"],
   "apiToken": "$OF_API_TOKEN"
 }
 J
-  mv "$OF_ETC/fleet.json.tmp" "$OF_ETC/fleet.json"
+   mv "$OF_ETC/fleet.json.tmp" "$OF_ETC/fleet.json")
 }
 
 # ---------------------------------------------------------------- hosts
