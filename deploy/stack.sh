@@ -137,10 +137,9 @@ setup_rabbitmq() {
   # management HTTP API.
   # A file left unreadable by an earlier run (root, 0600) stops the broker from reading its plugins.
   [ ! -f /etc/rabbitmq/enabled_plugins ] || chmod 0644 /etc/rabbitmq/enabled_plugins
-  if ! rabbitmq-plugins -q list -e -m 2>/dev/null | grep -qx rabbitmq_management; then
-    log "enabling the RabbitMQ management plugin"
-    rabbitmq-plugins -q enable rabbitmq_management >/dev/null
-  fi
+  # Always applied: "enable" is idempotent and also starts the plugin on a node that could not
+  # read the file when it booted.
+  rabbitmq-plugins -q enable rabbitmq_management >/dev/null
   [ ! -f /etc/rabbitmq/enabled_plugins ] || chmod 0644 /etc/rabbitmq/enabled_plugins
   wait_for 60 "RabbitMQ management API on :15672" curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:15672/
   rabbitmqctl -q list_vhosts | grep -qx "$OF_VHOST" || rabbitmqctl -q add_vhost "$OF_VHOST"
