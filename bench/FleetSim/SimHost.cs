@@ -50,6 +50,7 @@ internal sealed class SimHost : IDisposable
     public async Task<bool> HandleAsync(ReadOnlyMemory<byte> body, ECDsa signingKey, string keyId, Counters counters, CancellationToken ct)
     {
         await gate.WaitAsync(ct);
+        string? admittedNonce = null;
         try
         {
             var verdict = CommandCheck.Decide(body.Span, Id, signingKey, keyId, nonces, DateTimeOffset.UtcNow);
@@ -61,6 +62,7 @@ internal sealed class SimHost : IDisposable
             }
 
             var command = ((CommandVerdict.Accept)verdict).Command;
+            admittedNonce = command.Nonce;
             switch (command.KindCase)
             {
                 case HostCommand.KindOneofCase.Converge:
@@ -88,6 +90,12 @@ internal sealed class SimHost : IDisposable
         {
             counters.CountRpcError();
             await Console.Error.WriteLineAsync($"fleetsim: {Name}: {e.StatusCode} {e.Status.Detail}");
+            // As the agent does: the command was not applied, so its redelivery must be accepted.
+            if (admittedNonce is not null)
+            {
+                nonces.Remove(admittedNonce);
+            }
+
             return false;
         }
         finally

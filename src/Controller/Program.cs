@@ -45,7 +45,14 @@ catch (SecretKeyException e)
     return 2;
 }
 
-var dataSource = NpgsqlDataSource.Create(connectionString);
+var pool = DatabasePool.Parse(builder.Configuration["Database:MaxPoolSize"]);
+if (pool.Error is not null)
+{
+    Console.Error.WriteLine($"error: {pool.Error}");
+    return 2;
+}
+
+var dataSource = NpgsqlDataSource.Create(DatabasePool.Apply(connectionString, pool.Size));
 builder.Services.AddSingleton(secretKeys);
 builder.Services.AddSingleton<SecretStore>();
 builder.Services.AddSingleton(dataSource);

@@ -88,13 +88,18 @@ internal sealed partial class CommandConsumer(
     private async Task HandleAsync(IChannel channel, BasicDeliverEventArgs delivery, CancellationToken ct)
     {
         var tag = delivery.DeliveryTag;
+        // The nonce recorded for this delivery, until the command's effect is taken (journaled or
+        // handed off). Effects come before the ack: a failed ack then only means a redelivery that
+        // the replay cache refuses, never a lost command; a failure before the effect forgets the
+        // nonce so the redelivery is accepted.
+        string? pendingNonce = null;
         try
         {
             var context = new CommandContext(config.HostId, journal.Current.ReportedGeneration, identity.Verifier, replay, time.GetUtcNow());
             var decision = HostCommandDecoder.Decide(delivery.Body.Span, context);
             if (decision is CommandDecision.AlreadyDone or CommandDecision.Converge or CommandDecision.Plan or CommandDecision.Stage)
             {
-                decision = await AdmitAsync(decision, ct);
+                (decision, pendingNonce) = await AdmitAsync(decision, ct);
             }
 
             switch (decision)
@@ -105,38 +110,62 @@ internal sealed partial class CommandConsumer(
                     rejections.Report(delivery.BasicProperties.MessageId ?? "", reject.Reason);
                     break;
                 case CommandDecision.AlreadyDone done:
+                    pendingNonce = null;
                     LogDuplicate(logger, tag, done.Generation, done.ReportedGeneration);
                     await channel.BasicAckAsync(tag, multiple: false, ct);
                     break;
                 case CommandDecision.Converge converge:
                     await journal.MarkPendingAsync(converge.Generation, ct);
-                    await channel.BasicAckAsync(tag, multiple: false, ct);
                     coordinator.Request(converge.Generation, $"queue: converge command {converge.CommandId}");
+                    pendingNonce = null;
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
                     break;
                 case CommandDecision.Plan plan:
-                    await channel.BasicAckAsync(tag, multiple: false, ct);
                     planner.Enqueue(new PlanRequest(plan.RequestId, plan.IssuedAt), $"queue: plan command {plan.CommandId}");
+                    pendingNonce = null;
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
                     break;
                 case CommandDecision.Stage stage:
-                    await channel.BasicAckAsync(tag, multiple: false, ct);
                     stager.Enqueue(new StageRequest(stage.CommandId, stage.Release, stage.Artifact, stage.RolloutId));
+                    pendingNonce = null;
+                    await channel.BasicAckAsync(tag, multiple: false, ct);
                     break;
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Unacked: the broker redelivers it to the next agent start.
+            await ForgetAsync(pendingNonce);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or AlreadyClosedException or OperationInterruptedException)
         {
             // Journal not writable or channel gone: never lose the message; put it back after a pause.
             LogHandleFailed(logger, tag, e.Message);
+            await ForgetAsync(pendingNonce);
             await RequeueLaterAsync(channel, tag, ct);
         }
     }
 
+    private async Task ForgetAsync(string? nonce)
+    {
+        if (nonce is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await replay.ForgetAsync(nonce, CancellationToken.None);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The redelivery will be refused as a replay; say why.
+            LogForgetFailed(logger, e.Message);
+        }
+    }
+
     /// <summary>Records the command's nonce durably (before any ack); a nonce recorded meanwhile, or a full cache, rejects it.</summary>
-    private async Task<CommandDecision> AdmitAsync(CommandDecision decision, CancellationToken ct)
+    private async Task<(CommandDecision Decision, string? Nonce)> AdmitAsync(CommandDecision decision, CancellationToken ct)
     {
         var admission = decision switch
         {
@@ -148,10 +177,10 @@ internal sealed partial class CommandConsumer(
         };
         return await replay.TryRecordAsync(admission.Nonce, admission.KeepUntil, ct) switch
         {
-            ReplayRecord.Recorded => decision,
-            ReplayRecord.Replayed => new CommandDecision.Reject("replayed (nonce seen before)"),
-            _ => new CommandDecision.Reject(
-                $"the replay cache holds {replay.Count} unexpired nonces (its limit); refusing new commands until some expire (is something flooding this queue?)"),
+            ReplayRecord.Recorded => (decision, admission.Nonce),
+            ReplayRecord.Replayed => (new CommandDecision.Reject("replayed (nonce seen before)"), null),
+            _ => (new CommandDecision.Reject(
+                $"the replay cache holds {replay.Count} unexpired nonces (its limit); refusing new commands until some expire (is something flooding this queue?)"), null),
         };
     }
 
@@ -187,6 +216,9 @@ internal sealed partial class CommandConsumer(
             // Closing something already broken.
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "could not forget the nonce of a command that was not applied ({Error}); its redelivery will be refused as a replay, and the controller re-sends it")]
+    private static partial void LogForgetFailed(ILogger logger, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "consuming queue {Queue} on {Host}:{Port}")]
     private static partial void LogConsuming(ILogger logger, string queue, string host, int port);

@@ -117,6 +117,33 @@ internal sealed class ReplayGuard : IDisposable
         }
     }
 
+    /// <summary>
+    /// Forgets a nonce recorded for a command whose effect was never taken (its journal write or
+    /// hand-off failed before the ack): the broker redelivers that same message, and it must then
+    /// be accepted rather than refused as a replay. Never called once the effect happened.
+    /// </summary>
+    public async Task ForgetAsync(string nonce, CancellationToken ct)
+    {
+        await gate.WaitAsync(ct);
+        try
+        {
+            if (!state.Nonces.ContainsKey(nonce))
+            {
+                return;
+            }
+
+            var kept = new Dictionary<string, DateTimeOffset>(state.Nonces, StringComparer.Ordinal);
+            kept.Remove(nonce);
+            var next = state with { Nonces = kept };
+            await WriteAsync(path, next, ct);
+            Volatile.Write(ref state, next);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
     private static async Task WriteAsync(string path, ReplayState state, CancellationToken ct)
     {
         PrivateDirectory.Ensure(path);

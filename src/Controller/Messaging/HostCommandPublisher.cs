@@ -31,6 +31,13 @@ internal sealed partial class HostCommandPublisher(
     private IConnection? connection;
     private IChannel? channel;
 
+    /// <summary>
+    /// Host queues this connection has declared: a declare is a broker round trip, and a rollout
+    /// publishes to thousands of hosts. Cleared with the connection (a broker restart may have lost
+    /// a queue that was not yet durable on disk).
+    /// </summary>
+    private readonly HashSet<string> declared = new(StringComparer.Ordinal);
+
     public static string QueueName(string hostId) => $"fleet.host.{hostId}";
 
     /// <summary>Declares the host's queue (idempotent); done at enrollment, before the host exists.</summary>
@@ -43,7 +50,7 @@ internal sealed partial class HostCommandPublisher(
         try
         {
             var ch = await GetChannelAsync(ct);
-            await DeclareHostQueueAsync(ch, hostId, ct);
+            declared.Add(await DeclareHostQueueAsync(ch, hostId, ct));
         }
         finally
         {
@@ -106,7 +113,13 @@ internal sealed partial class HostCommandPublisher(
         try
         {
             var ch = await GetChannelAsync(ct);
-            var queue = await DeclareHostQueueAsync(ch, command.HostId, ct);
+            var queue = QueueName(command.HostId);
+            if (!declared.Contains(queue))
+            {
+                await DeclareHostQueueAsync(ch, command.HostId, ct);
+                declared.Add(queue);
+            }
+
             var props = new BasicProperties
             {
                 Persistent = true,
@@ -169,6 +182,7 @@ internal sealed partial class HostCommandPublisher(
     {
         var (ch, conn) = (channel, connection);
         (channel, connection) = (null, null);
+        declared.Clear();
         try
         {
             if (ch is not null)

@@ -266,6 +266,23 @@ public sealed class HostCommandDecoderTests : IDisposable
     }
 
     [Fact]
+    public async Task ForgetAsync_CommandNotApplied_SameMessageAcceptedOnRedeliveryAndAfterRestart()
+    {
+        var body = pki.Sign(Converge(6));
+        var admitted = Assert.IsType<CommandDecision.Converge>(Decide(body));
+        await AdmitAsync(admitted);
+        Assert.Contains("replayed", ReasonOf(Decide(body)), StringComparison.Ordinal);
+
+        await replay.ForgetAsync(admitted.Admission.Nonce, Ct);
+
+        Assert.IsType<CommandDecision.Converge>(Decide(body));
+        replay.Dispose();
+        replay = await ReplayGuard.OpenAsync(ReplayPath, time, Ct);
+        Assert.Equal(0, replay.Count);
+        Assert.IsType<CommandDecision.Converge>(Decide(body));
+    }
+
+    [Fact]
     public async Task TryRecordAsync_Full_RefusesNewNoncesUntilOldOnesExpire()
     {
         using var small = await ReplayGuard.OpenAsync(state.Combine("small.json"), time, Ct, capacity: 2);
