@@ -387,6 +387,11 @@ internal static partial class OdooConfRenderer
             return $"odoo.dbfilter: '{Grammar.Printable(filter)}' must be a single-line regex of 1-512 characters without surrounding spaces; {Fix}";
         }
 
+        if (DbFilterSubset.Problem(filter) is { } problem)
+        {
+            return $"odoo.dbfilter: '{Grammar.Printable(filter)}' {problem}; {Fix}";
+        }
+
         // Odoo substitutes %h and %d with the escaped host and domain label before compiling.
         var pattern = filter.Replace("%h", "host\\.example\\.com", StringComparison.Ordinal).Replace("%d", "host", StringComparison.Ordinal);
         try

@@ -112,7 +112,7 @@ public sealed class OdooConfRendererTests
 
     [Theory]
     [InlineData("log_level", "odoo.log_level: 'info_rpc' is not an Odoo 18 log level")]
-    [InlineData("dbfilter_unbalanced", "odoo.dbfilter: '^(%d$' is not a valid regex")]
+    [InlineData("dbfilter_unbalanced", "odoo.dbfilter: '^(%d$' leaves 1 group(s) open")]
     [InlineData("dbfilter_newline", "odoo.dbfilter: '^%d$?' must be a single-line regex")]
     [InlineData("dbfilter_empty", "odoo.dbfilter: '' must be a single-line regex")]
     [InlineData("admin_plaintext", "odoo.admin_passwd: is not a passlib pbkdf2-sha512 hash")]
