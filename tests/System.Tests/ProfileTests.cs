@@ -12,7 +12,7 @@ public sealed partial class FreshHost : IAsyncLifetime
 {
     public const string Name = "th5";
     public const string Domain = "th5.odoofleet.test";
-    public const string Address = "10.231.0.14";
+    public const string Address = "10.231.0.15"; // testhosts.sh: 10.231.0.(10 + n)
     public const int LoginMaxRetry = 3;
     public const string Agent = "/opt/odoofleet/agent/odoofleet-agent";
 

@@ -44,7 +44,25 @@ public sealed class LiveFleet : IAsyncLifetime
         }
 
         Db = NpgsqlDataSource.Create($"Host=127.0.0.1;Username=odoofleet;Password={Secrets["OF_PG_PASSWORD"]};Database=odoofleet");
+        await AllConvergedAsync(FirstConvergeTimeout);
     }
+
+    /// <summary>
+    /// A fresh host's first converge installs PostgreSQL, nginx, fail2ban and Odoo's venv through
+    /// the (possibly cold) package cache, four hosts at once on two cores: every test class starts
+    /// after it, not inside its own shorter deadline.
+    /// </summary>
+    private static readonly TimeSpan FirstConvergeTimeout = TimeSpan.FromMinutes(20);
+
+    public static async Task AllConvergedAsync(TimeSpan deadline) =>
+        await Eventually.UntilAsync(
+            () => FleetJsonAsync("hosts"),
+            hosts => HostNames.All(name => hosts.EnumerateArray().Any(h =>
+                h.GetProperty("name").GetString() == name
+                && h.GetProperty("desiredGeneration").GetInt64() > 0
+                && h.GetProperty("appliedGeneration").GetInt64() == h.GetProperty("desiredGeneration").GetInt64())),
+            deadline,
+            $"{string.Join(", ", HostNames)} converged to their desired generations");
 
     public async ValueTask DisposeAsync()
     {
