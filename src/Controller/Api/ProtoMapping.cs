@@ -415,6 +415,38 @@ internal static class ProtoMapping
         return rollout;
     }
 
+    /// <summary>A listed rollout: header and batch counts, hosts omitted.</summary>
+    public static V1.Rollout ToProto(this Domain.RolloutSummary summary)
+    {
+        var rollout = summary.Rollout.ToProto();
+        rollout.Batches.AddRange(summary.Batches.Select(b => b.ToProto()));
+        return rollout;
+    }
+
+    private static V1.RolloutBatch ToProto(this Domain.RolloutBatchCounts counts)
+    {
+        var b = counts.Batch;
+        return new V1.RolloutBatch
+        {
+            Index = b.Index,
+            Canary = b.Canary,
+            State = b.Status switch
+            {
+                Domain.RolloutBatchStatus.Pending => V1.RolloutBatchState.Pending,
+                Domain.RolloutBatchStatus.Running => V1.RolloutBatchState.Running,
+                Domain.RolloutBatchStatus.Done => V1.RolloutBatchState.Done,
+                Domain.RolloutBatchStatus.Cancelled => V1.RolloutBatchState.Cancelled,
+                _ => V1.RolloutBatchState.Unspecified,
+            },
+            Hosts = counts.Hosts,
+            Succeeded = counts.Succeeded,
+            Failed = counts.Failed,
+            Skipped = counts.Skipped,
+            StartedAt = OrNull(b.StartedAt),
+            FinishedAt = OrNull(b.FinishedAt),
+        };
+    }
+
     public static V1.Rollout ToProto(this Domain.RolloutView view)
     {
         var rollout = view.Rollout.ToProto();
@@ -422,25 +454,12 @@ internal static class ProtoMapping
         rollout.Batches.AddRange(view.Batches.Select(b =>
         {
             var hosts = byBatch[b.Index].ToList();
-            return new V1.RolloutBatch
-            {
-                Index = b.Index,
-                Canary = b.Canary,
-                State = b.Status switch
-                {
-                    Domain.RolloutBatchStatus.Pending => V1.RolloutBatchState.Pending,
-                    Domain.RolloutBatchStatus.Running => V1.RolloutBatchState.Running,
-                    Domain.RolloutBatchStatus.Done => V1.RolloutBatchState.Done,
-                    Domain.RolloutBatchStatus.Cancelled => V1.RolloutBatchState.Cancelled,
-                    _ => V1.RolloutBatchState.Unspecified,
-                },
-                Hosts = hosts.Count,
-                Succeeded = hosts.Count(h => h.Status is RolloutHostStatus.Succeeded or RolloutHostStatus.Unchanged),
-                Failed = hosts.Count(h => RolloutStep.IsFailure(h.Status)),
-                Skipped = hosts.Count(h => h.Status == RolloutHostStatus.Skipped),
-                StartedAt = OrNull(b.StartedAt),
-                FinishedAt = OrNull(b.FinishedAt),
-            };
+            return new Domain.RolloutBatchCounts(
+                b,
+                hosts.Count,
+                hosts.Count(h => h.Status is RolloutHostStatus.Succeeded or RolloutHostStatus.Unchanged),
+                hosts.Count(h => RolloutStep.IsFailure(h.Status)),
+                hosts.Count(h => h.Status == RolloutHostStatus.Skipped)).ToProto();
         }));
         rollout.Hosts.AddRange(view.Hosts.Select(h => new V1.RolloutHost
         {

@@ -90,6 +90,12 @@ internal sealed record RolloutRecord(
 internal sealed record RolloutBatchRecord(
     int Index, bool Canary, RolloutBatchStatus Status, DateTimeOffset? StartedAt, DateTimeOffset? FinishedAt);
 
+/// <summary>A batch with its hosts counted by outcome (succeeded includes unchanged, failed includes reverted).</summary>
+internal sealed record RolloutBatchCounts(RolloutBatchRecord Batch, int Hosts, int Succeeded, int Failed, int Skipped);
+
+/// <summary>A rollout as listed: its header and batch counts, no host rows.</summary>
+internal sealed record RolloutSummary(RolloutRecord Rollout, IReadOnlyList<RolloutBatchCounts> Batches);
+
 /// <summary>One host's step of a rollout as persisted.</summary>
 internal sealed record RolloutHostRecord(
     string HostId,

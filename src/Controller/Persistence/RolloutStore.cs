@@ -178,19 +178,55 @@ internal sealed class RolloutStore(NpgsqlDataSource db)
         return new RolloutView(header, batches, hosts);
     }
 
-    /// <summary>The newest rollouts first, headers only.</summary>
-    public async Task<IReadOnlyList<RolloutRecord>> ListAsync(int limit, CancellationToken ct)
+    /// <summary>The newest rollouts first: headers and per-batch host counts (no host rows).</summary>
+    public async Task<IReadOnlyList<RolloutSummary>> ListAsync(int limit, CancellationToken ct)
     {
-        await using var cmd = db.CreateCommand($"SELECT {HeaderColumns} FROM rollouts ORDER BY created_at DESC, id DESC LIMIT $1");
-        cmd.Parameters.AddWithValue(limit);
-        var list = new List<RolloutRecord>();
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        await using var conn = await db.OpenConnectionAsync(ct);
+        var headers = new List<RolloutRecord>();
+        await using (var cmd = new NpgsqlCommand($"SELECT {HeaderColumns} FROM rollouts ORDER BY created_at DESC, id DESC LIMIT $1", conn))
         {
-            list.Add(ReadHeader(reader));
+            cmd.Parameters.AddWithValue(limit);
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                headers.Add(ReadHeader(reader));
+            }
         }
 
-        return list;
+        var batches = new Dictionary<string, List<RolloutBatchCounts>>(StringComparer.Ordinal);
+        await using (var cmd = new NpgsqlCommand(
+            """
+            SELECT b.rollout_id, b.batch_index, b.canary, b.state, b.started_at, b.finished_at,
+                   count(h.host_id),
+                   count(h.host_id) FILTER (WHERE h.state IN ('succeeded', 'unchanged')),
+                   count(h.host_id) FILTER (WHERE h.state IN ('failed', 'reverted')),
+                   count(h.host_id) FILTER (WHERE h.state = 'skipped')
+            FROM rollout_batches b
+            LEFT JOIN rollout_hosts h ON h.rollout_id = b.rollout_id AND h.batch = b.batch_index
+            WHERE b.rollout_id = ANY($1)
+            GROUP BY b.rollout_id, b.batch_index, b.canary, b.state, b.started_at, b.finished_at
+            ORDER BY b.rollout_id, b.batch_index
+            """, conn))
+        {
+            cmd.Parameters.AddWithValue(headers.Select(h => h.Id).ToArray());
+            await using var reader = await cmd.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var batch = new RolloutBatchRecord(
+                    reader.GetInt32(1), reader.GetBoolean(2), Parse<RolloutBatchStatus>(reader.GetString(3)),
+                    reader.IsDBNull(4) ? null : reader.GetFieldValue<DateTimeOffset>(4),
+                    reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5));
+                var id = reader.GetString(0);
+                if (!batches.TryGetValue(id, out var list))
+                {
+                    batches[id] = list = [];
+                }
+
+                list.Add(new RolloutBatchCounts(batch, (int)reader.GetInt64(6), (int)reader.GetInt64(7), (int)reader.GetInt64(8), (int)reader.GetInt64(9)));
+            }
+        }
+
+        return [.. headers.Select(h => new RolloutSummary(h, batches.TryGetValue(h.Id, out var b) ? b : []))];
     }
 
     /// <summary>The header's version alone: watchers poll this and load the rollout only when it moved.</summary>

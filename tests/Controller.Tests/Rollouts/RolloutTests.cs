@@ -67,6 +67,10 @@ public sealed class RolloutTests(MigratedDatabaseFixture fixture) : IClassFixtur
             Assert.Equal(["db1:web"], h.UpdatedModules);
         });
         Assert.All(done.Batches, b => Assert.Equal(RolloutBatchState.Done, b.State));
+        // The history lists the same batch counts, without host rows.
+        var listed = (await node.Fleet.ListRolloutsAsync(new ListRolloutsRequest { Limit = 1000 }, ControllerNode.Admin, cancellationToken: Ct)).Rollouts.Single(r => r.Id == started.Id);
+        Assert.Empty(listed.Hosts);
+        Assert.Equal(done.Batches, listed.Batches);
         await AssertBumpedOnceAsync(node, fleet, started.Id, target);
         var events = await EventsAsync(node, started.Id);
         Assert.Equal("RolloutStarted", events[0].Type);
