@@ -39,14 +39,26 @@ public sealed class RolloutTests(LiveFleet stack, ITestOutputHelper output)
         Assert.Equal(3, batches.Count);
         Assert.True(batches[0].GetProperty("canary").GetBoolean());
         Assert.Equal([1, 2, 1], batches.Select(b => b.GetProperty("hosts").GetInt32()));
+        var measured = new List<string>();
         foreach (var h in rollout.GetProperty("hosts").EnumerateArray())
         {
             var name = Str(h, "name");
             Assert.Equal("succeeded", Str(h, "state"));
             var modules = h.GetProperty("updatedModules").EnumerateArray().Select(m => m.GetString()).Order().ToList();
             Assert.Equal(DatabasesOf(name).Select(db => $"{db}:web").Order(), modules);
-            output.WriteLine($"{name}: agent-measured unavailability {h.GetProperty("unavailableMs").GetInt64()} ms, probe-measured {unavailable[name].TotalMilliseconds:0} ms");
+            measured.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{name}: agent-measured unavailability {h.GetProperty("unavailableMs").GetInt64()} ms, probe-measured (/web/health every 100 ms) {unavailable[name].TotalMilliseconds:0} ms, databases {string.Join(',', DatabasesOf(name))}"));
         }
+
+        // Kept beside the test results: the per-host unavailability of a successful update.
+        foreach (var line in measured)
+        {
+            output.WriteLine(line);
+        }
+
+        var results = Path.Combine(LiveFleet.RepoRoot, "artifacts", "test-results");
+        Directory.CreateDirectory(results);
+        await File.WriteAllLinesAsync(Path.Combine(results, "rollout-unavailability.txt"), measured);
 
         var after = await StateAsync();
         foreach (var name in LiveFleet.HostNames)
