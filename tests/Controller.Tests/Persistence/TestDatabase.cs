@@ -67,7 +67,22 @@ internal sealed class TestDatabase : IAsyncDisposable
         await DataSource.DisposeAsync();
         await using var adminSource = NpgsqlDataSource.Create(adminConnectionString);
         await using var drop = adminSource.CreateCommand($"DROP DATABASE IF EXISTS \"{Name}\" WITH (FORCE)");
-        await drop.ExecuteNonQueryAsync();
+        // FORCE may not terminate an autovacuum worker that is busy in the new database (it has no
+        // role, so PostgreSQL answers 42501): wait for it to finish, up to a deadline.
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
+        while (true)
+        {
+            try
+            {
+                await drop.ExecuteNonQueryAsync();
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InsufficientPrivilege && DateTimeOffset.UtcNow < deadline)
+            {
+                // Polled condition: the worker leaves the database within seconds.
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        }
     }
 }
 
