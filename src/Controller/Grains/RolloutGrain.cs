@@ -43,7 +43,8 @@ internal sealed partial class RolloutGrain(
     private const string ReminderName = "tick";
     private const int Parallelism = 32;
     private const int MaxStepsPerTick = 8;
-    private static readonly TimeSpan TickPeriod = TimeSpan.FromSeconds(1);
+    /// <summary>A batch ends at the first tick after its last host reported: short, since a tick is one indexed query.</summary>
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(250);
 
     private IGrainTimer? timer;
     private bool reminderKnown;

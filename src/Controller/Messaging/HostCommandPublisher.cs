@@ -27,36 +27,22 @@ internal sealed partial class HostCommandPublisher(
     /// <summary>A blocked broker (memory or disk alarm) must not hold callers forever.</summary>
     private static readonly TimeSpan OperationTimeout = TimeSpan.FromSeconds(15);
 
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private IConnection? connection;
-    private IChannel? channel;
-
     /// <summary>
-    /// Host queues this connection has declared: a declare is a broker round trip, and a rollout
-    /// publishes to thousands of hosts. Cleared with the connection (a broker restart may have lost
-    /// a queue that was not yet durable on disk).
+    /// Channels publishing at once over the one connection. Each waits for its own publisher
+    /// confirm, so a rollout dispatching to thousands of hosts is not serialised behind one
+    /// round trip at a time; a channel is used by one publisher at a time (RabbitMQ.Client's
+    /// confirm tracking is not safe for concurrent publishes on one channel).
     /// </summary>
-    private readonly HashSet<string> declared = new(StringComparer.Ordinal);
+    public const int PublishChannels = 8;
+
+    private readonly SemaphoreSlim connectGate = new(1, 1);
+    private ChannelPool? pool;
 
     public static string QueueName(string hostId) => $"fleet.host.{hostId}";
 
     /// <summary>Declares the host's queue (idempotent); done at enrollment, before the host exists.</summary>
-    public async Task EnsureHostQueueAsync(string hostId, CancellationToken cancellation)
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        timeout.CancelAfter(OperationTimeout);
-        var ct = timeout.Token;
-        await gate.WaitAsync(ct);
-        try
-        {
-            var ch = await GetChannelAsync(ct);
-            declared.Add(await DeclareHostQueueAsync(ch, hostId, ct));
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+    public Task EnsureHostQueueAsync(string hostId, CancellationToken cancellation) =>
+        WithChannelAsync(async (ch, p, ct) => p.Declared.TryAdd(await DeclareHostQueueAsync(ch, hostId, ct), 0), cancellation);
 
     /// <summary>Publishes Converge{generation}; returns once the broker has confirmed it to disk.</summary>
     public async Task SendConvergeAsync(string hostId, long generation, CancellationToken cancellation)
@@ -105,38 +91,67 @@ internal sealed partial class HostCommandPublisher(
 
     private async Task PublishAsync(HostCommand command, CancellationToken cancellation)
     {
+        var body = (await signer.SignAsync(command, cancellation)).ToByteArray();
+        var queue = QueueName(command.HostId);
+        await WithChannelAsync(
+            async (ch, p, ct) =>
+            {
+                // A declare is a broker round trip: once per host queue and connection (a broker
+                // restart may have lost a queue that was not yet on disk, so a new connection declares again).
+                if (!p.Declared.ContainsKey(queue))
+                {
+                    await DeclareHostQueueAsync(ch, command.HostId, ct);
+                    p.Declared.TryAdd(queue, 0);
+                }
+
+                var props = new BasicProperties
+                {
+                    Persistent = true,
+                    ContentType = ContentType,
+                    Type = MessageType,
+                    MessageId = command.CommandId,
+                };
+                await ch.BasicPublishAsync(exchange: "", routingKey: queue, mandatory: true, basicProperties: props, body: body, cancellationToken: ct);
+            },
+            cancellation);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on a free channel of the pool (connecting first if needed),
+    /// within <see cref="OperationTimeout"/>. A failure other than the caller's own cancellation
+    /// closes the whole connection: the next call reconnects.
+    /// </summary>
+    private async Task WithChannelAsync(Func<IChannel, ChannelPool, CancellationToken, Task> action, CancellationToken cancellation)
+    {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
         timeout.CancelAfter(OperationTimeout);
         var ct = timeout.Token;
-        var body = (await signer.SignAsync(command, ct)).ToByteArray();
-        await gate.WaitAsync(ct);
+        var p = await GetPoolAsync(ct);
+        IChannel ch;
         try
         {
-            var ch = await GetChannelAsync(ct);
-            var queue = QueueName(command.HostId);
-            if (!declared.Contains(queue))
-            {
-                await DeclareHostQueueAsync(ch, command.HostId, ct);
-                declared.Add(queue);
-            }
+            ch = await p.Free.Reader.ReadAsync(ct);
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            // Another publisher reset this connection meanwhile: take the new one.
+            p = await GetPoolAsync(ct);
+            ch = await p.Free.Reader.ReadAsync(ct);
+        }
 
-            var props = new BasicProperties
-            {
-                Persistent = true,
-                ContentType = ContentType,
-                Type = MessageType,
-                MessageId = command.CommandId,
-            };
-            await ch.BasicPublishAsync(exchange: "", routingKey: queue, mandatory: true, basicProperties: props, body: body, cancellationToken: ct);
+        try
+        {
+            await action(ch, p, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellation.IsCancellationRequested)
         {
-            await ResetAsync();
+            await ResetAsync(p);
             throw;
         }
         finally
         {
-            gate.Release();
+            // Dropped when the pool was reset meanwhile (its writer is completed).
+            p.Free.Writer.TryWrite(ch);
         }
     }
 
@@ -150,50 +165,92 @@ internal sealed partial class HostCommandPublisher(
         return queue;
     }
 
-    private async Task<IChannel> GetChannelAsync(CancellationToken ct)
+    private async Task<ChannelPool> GetPoolAsync(CancellationToken ct)
     {
-        if (channel is { IsOpen: true })
+        if (Volatile.Read(ref pool) is { IsOpen: true } open)
         {
-            return channel;
+            return open;
         }
 
-        await ResetAsync();
-        var o = options.Value;
-        var factory = new ConnectionFactory
-        {
-            HostName = o.Host,
-            Port = o.Port,
-            VirtualHost = o.VirtualHost,
-            UserName = o.Username,
-            Password = o.Password,
-            AutomaticRecoveryEnabled = true,
-            ClientProvidedName = "odoofleet-controller/commands",
-        };
-        connection = await factory.CreateConnectionAsync(ct);
-        channel = await connection.CreateChannelAsync(
-            new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
-        await channel.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
-        await channel.QueueDeclareAsync(DeadLetterQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
-        await channel.QueueBindAsync(DeadLetterQueue, DeadLetterExchange, routingKey: "", cancellationToken: ct);
-        return channel;
-    }
-
-    private async Task ResetAsync()
-    {
-        var (ch, conn) = (channel, connection);
-        (channel, connection) = (null, null);
-        declared.Clear();
+        await connectGate.WaitAsync(ct);
         try
         {
-            if (ch is not null)
+            if (pool is { IsOpen: true } current)
             {
-                await ch.DisposeAsync();
+                return current;
             }
 
-            if (conn is not null)
+            if (pool is { } broken)
             {
-                await conn.DisposeAsync();
+                pool = null;
+                await DisposeQuietlyAsync(broken);
             }
+
+            var o = options.Value;
+            var factory = new ConnectionFactory
+            {
+                HostName = o.Host,
+                Port = o.Port,
+                VirtualHost = o.VirtualHost,
+                UserName = o.Username,
+                Password = o.Password,
+                AutomaticRecoveryEnabled = true,
+                ClientProvidedName = "odoofleet-controller/commands",
+            };
+            var connection = await factory.CreateConnectionAsync(ct);
+            var created = new ChannelPool(connection);
+            try
+            {
+                for (var i = 0; i < PublishChannels; i++)
+                {
+                    var channel = await connection.CreateChannelAsync(
+                        new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true), ct);
+                    created.Add(channel);
+                }
+
+                var first = created.First;
+                await first.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
+                await first.QueueDeclareAsync(DeadLetterQueue, durable: true, exclusive: false, autoDelete: false, cancellationToken: ct);
+                await first.QueueBindAsync(DeadLetterQueue, DeadLetterExchange, routingKey: "", cancellationToken: ct);
+            }
+            catch
+            {
+                await DisposeQuietlyAsync(created);
+                throw;
+            }
+
+            Volatile.Write(ref pool, created);
+            return created;
+        }
+        finally
+        {
+            connectGate.Release();
+        }
+    }
+
+    private async Task ResetAsync(ChannelPool broken)
+    {
+        await connectGate.WaitAsync(CancellationToken.None);
+        try
+        {
+            if (ReferenceEquals(pool, broken))
+            {
+                pool = null;
+            }
+        }
+        finally
+        {
+            connectGate.Release();
+        }
+
+        await DisposeQuietlyAsync(broken);
+    }
+
+    private async Task DisposeQuietlyAsync(ChannelPool target)
+    {
+        try
+        {
+            await target.DisposeAsync();
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
@@ -203,8 +260,51 @@ internal sealed partial class HostCommandPublisher(
 
     public async ValueTask DisposeAsync()
     {
-        await ResetAsync();
-        gate.Dispose();
+        if (pool is { } p)
+        {
+            pool = null;
+            await DisposeQuietlyAsync(p);
+        }
+
+        connectGate.Dispose();
+    }
+
+    /// <summary>One connection, its publishing channels (each handed to one publisher at a time) and the queues it declared.</summary>
+    private sealed class ChannelPool(IConnection connection) : IAsyncDisposable
+    {
+        private readonly List<IChannel> channels = [];
+        private int disposed;
+
+        public System.Threading.Channels.Channel<IChannel> Free { get; } =
+            System.Threading.Channels.Channel.CreateUnbounded<IChannel>(new System.Threading.Channels.UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+
+        public System.Collections.Concurrent.ConcurrentDictionary<string, byte> Declared { get; } = new(StringComparer.Ordinal);
+
+        public IChannel First => channels[0];
+
+        public bool IsOpen => Volatile.Read(ref disposed) == 0 && connection.IsOpen;
+
+        public void Add(IChannel channel)
+        {
+            channels.Add(channel);
+            Free.Writer.TryWrite(channel);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref disposed, 1) == 1)
+            {
+                return;
+            }
+
+            Free.Writer.TryComplete();
+            foreach (var channel in channels)
+            {
+                await channel.DisposeAsync();
+            }
+
+            await connection.DisposeAsync();
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sent {Kind} to host {HostId} for {What} (command {CommandId})")]
