@@ -58,7 +58,7 @@ public sealed class RolloutTests(LiveFleet stack, ITestOutputHelper output)
 
         var results = Path.Combine(LiveFleet.RepoRoot, "artifacts", "test-results");
         Directory.CreateDirectory(results);
-        await File.WriteAllLinesAsync(Path.Combine(results, "rollout-unavailability.txt"), measured);
+        await File.WriteAllLinesAsync(Path.Combine(results, "rollout-unavailability.txt"), measured, TestContext.Current.CancellationToken);
 
         var after = await StateAsync();
         foreach (var name in LiveFleet.HostNames)
