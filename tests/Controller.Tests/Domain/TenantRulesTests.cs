@@ -1,0 +1,130 @@
+using OdooFleet.Controller.Domain;
+using Xunit;
+
+namespace OdooFleet.Controller.Tests.Domain;
+
+public sealed class TenantRulesTests
+{
+    private static TenantRequest Request(
+        string name = "acme", string[]? domains = null, string plan = "small", string? host = null,
+        Dictionary<string, string>? selector = null, string[]? modules = null, string lang = "", string country = "") =>
+        new(name, domains ?? ["erp.acme.com"], plan, host, selector ?? [], modules ?? ["base"], lang, country);
+
+    [Fact]
+    public void Validate_Typical_NoErrors()
+    {
+        Assert.Empty(TenantRules.Validate(Request(
+            "acme-corp", ["erp.acme.com", "acme.example.net"], "medium", "web-01", modules: ["sale_management", "account"], lang: "fr_BE", country: "be")));
+    }
+
+    [Theory]
+    [InlineData("ab")]
+    [InlineData("acme")]
+    [InlineData("acme-corp-2")]
+    [InlineData("a1234567890123456789012345678901234567x9")]
+    public void CheckName_Valid_Null(string name) => Assert.Null(TenantRules.CheckName(name));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("a")]
+    [InlineData("Acme")]
+    [InlineData("1acme")]
+    [InlineData("acme-")]
+    [InlineData("ac--me")]
+    [InlineData("acme_corp")]
+    [InlineData("acme.corp")]
+    [InlineData("acme;drop")]
+    [InlineData("acme\n")]
+    [InlineData("acme corp")]
+    [InlineData("../etc")]
+    [InlineData("a\"b")]
+    [InlineData("a12345678901234567890123456789012345678x90")]
+    [InlineData("postgres")]
+    [InlineData("template1")]
+    public void CheckName_Invalid_NamesFieldAndFix(string name)
+    {
+        var error = TenantRules.CheckName(name);
+        Assert.NotNull(error);
+        Assert.StartsWith("name: ", error, StringComparison.Ordinal);
+        Assert.Contains("e.g.", error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error);
+    }
+
+    [Fact]
+    public void CheckName_Uppercase_SuggestsLowercase() =>
+        Assert.Contains("write it in lowercase: acme", TenantRules.CheckName("ACME"), StringComparison.Ordinal);
+
+    [Theory]
+    [InlineData("acme", "acme")]
+    [InlineData("acme-corp-2", "acme_corp_2")]
+    public void DatabaseNameOf_HyphensBecomeUnderscores_AValidIdentifier(string name, string database)
+    {
+        Assert.Equal(database, TenantRules.DatabaseNameOf(name));
+        Assert.True(TenantRules.IsDatabaseName(database));
+    }
+
+    [Theory]
+    [InlineData("erp.acme.com;")]
+    [InlineData("erp.acme.com\nserver_name evil")]
+    [InlineData("*.acme.com")]
+    [InlineData("localhost")]
+    [InlineData("ERP.acme.com")]
+    [InlineData("erp.acme.com.")]
+    [InlineData("erp acme.com")]
+    [InlineData("erp.acme.com/x")]
+    [InlineData("$host.acme.com")]
+    public void Validate_BadDomain_Refused(string domain)
+    {
+        var errors = TenantRules.Validate(Request(domains: [domain]));
+        Assert.Contains(errors, e => e.StartsWith("domain: ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Validate_DomainTwiceOrNone_Refused()
+    {
+        Assert.Contains(TenantRules.Validate(Request(domains: ["a.example.com", "a.example.com"])), e => e.Contains("more than once", StringComparison.Ordinal));
+        Assert.Contains(TenantRules.Validate(Request(domains: [])), e => e.Contains("at least one", StringComparison.Ordinal));
+        Assert.Contains(
+            TenantRules.Validate(Request(domains: [.. Enumerable.Range(0, 11).Select(i => $"d{i}.example.com")])),
+            e => e.Contains("at most 10", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("plan", "huge")]
+    [InlineData("host", "web 01")]
+    [InlineData("modules", "sale;rm")]
+    [InlineData("modules", "Sale")]
+    [InlineData("modules", "sale,account")]
+    [InlineData("modules", "-i")]
+    [InlineData("lang", "english")]
+    [InlineData("lang", "en_us")]
+    [InlineData("country", "BEL")]
+    [InlineData("selector", "role=web\n")]
+    public void Validate_BadField_ErrorNamesTheField(string field, string value)
+    {
+        var request = field switch
+        {
+            "plan" => Request(plan: value),
+            "host" => Request(host: value),
+            "modules" => Request(modules: [value]),
+            "lang" => Request(lang: value),
+            "country" => Request(country: value),
+            _ => Request(selector: new() { ["role"] = value }),
+        };
+
+        var errors = TenantRules.Validate(request);
+        Assert.Contains(errors, e => e.StartsWith(field, StringComparison.Ordinal));
+        Assert.All(errors, e => Assert.DoesNotContain('\n', e));
+    }
+
+    [Fact]
+    public void Validate_HostAndSelector_Refused() =>
+        Assert.Contains(TenantRules.Validate(Request(host: "web-01", selector: new() { ["role"] = "web" })), e => e.StartsWith("host: --host and --selector", StringComparison.Ordinal));
+
+    [Theory]
+    [InlineData("", true)]
+    [InlineData("acme", true)]
+    [InlineData("o'brien; drop table tenants", true)]
+    [InlineData("a\nb", false)]
+    public void CheckSearch_BoundedPrintableText(string text, bool ok) => Assert.Equal(ok, TenantRules.CheckSearch(text) is null);
+}
