@@ -37,8 +37,6 @@ internal sealed record TenantRecord(
     string PrimaryDomain,
     IReadOnlyList<string> Aliases,
     IReadOnlyList<string> Modules,
-    string Lang,
-    string Country,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt)
 {
@@ -59,9 +57,7 @@ internal sealed record TenantRequest(
     string Plan,
     string? Host,
     IReadOnlyDictionary<string, string> Selector,
-    IReadOnlyList<string> Modules,
-    string Lang,
-    string Country)
+    IReadOnlyList<string> Modules)
 {
     public string PrimaryDomain => Domains[0];
 
@@ -83,14 +79,25 @@ internal static partial class TenantRules
     /// <summary>Names PostgreSQL or Odoo keep for themselves; a tenant database never takes them.</summary>
     private static readonly HashSet<string> ReservedDatabaseNames = new(StringComparer.Ordinal)
     {
-        "postgres", "template0", "template1", "odoo", "odoofleet", "admin", "public",
+        "postgres", "template0", "template1", "odoo", "odoofleet", "admin", "public", "www",
     };
 
     /// <summary>
-    /// The database a tenant's name maps to: the name with '-' as '_' (a plain SQL identifier that
-    /// needs no quoting). One-to-one, because tenant names have no '_'.
+    /// The database of a tenant is named after it. One Odoo serves every tenant of a host, and picks
+    /// a request's database with dbfilter ^%d$ (the profile's default): %d is the first label of the
+    /// host name the request came for (the second when the first is "www"), so a tenant's primary
+    /// domain starts with its name (acme.erp.example.com, www.acme.example.com); its aliases only
+    /// redirect there at nginx and never reach Odoo. Tenant names are DNS labels, so every one is
+    /// also a valid Odoo database name and its own %d.
     /// </summary>
-    public static string DatabaseNameOf(string tenantName) => tenantName.Replace('-', '_');
+    public static string DatabaseNameOf(string tenantName) => tenantName;
+
+    /// <summary>Odoo's %d of a host name: the first label, or the second after "www" (odoo/http.py db_filter).</summary>
+    public static string DbFilterLabelOf(string domain)
+    {
+        var labels = domain.Split('.');
+        return labels[0] == "www" && labels.Length > 1 ? labels[1] : labels[0];
+    }
 
     public static string? CheckName(string name)
     {
@@ -103,12 +110,11 @@ internal static partial class TenantRules
         return ReservedDatabaseNames.Contains(DatabaseNameOf(name))
             ? $"name: '{name}' is reserved (PostgreSQL or Odoo uses it); pick another name, e.g. {name}-erp"
             : $"name: '{ProfileRules.Printable(name)}' is not a tenant name{hint}; use 2-40 lowercase letters, digits and inner hyphens, "
-              + "starting with a letter (it becomes the database name, '-' as '_'); e.g. fleet tenant create acme-corp --domain erp.acme.com";
+              + "starting with a letter (it is the database name); e.g. fleet tenant create acme-corp --domain erp.acme.com";
     }
 
     /// <summary>A database name as a tenant maps to it (see <see cref="DatabaseNameOf"/>).</summary>
-    public static bool IsDatabaseName(string value) =>
-        DatabaseNamePattern().IsMatch(value) && !ReservedDatabaseNames.Contains(value);
+    public static bool IsDatabaseName(string value) => CheckName(value) is null;
 
     public static string? CheckModule(string module) => ModulePattern().IsMatch(module)
         ? null
@@ -142,6 +148,13 @@ internal static partial class TenantRules
             Add(ProfileRules.CheckDomain(domain));
         }
 
+        if (request.Domains.Count > 0 && ProfileRules.IsDomain(request.Domains[0]) && CheckName(request.Name) is null
+            && DbFilterLabelOf(request.Domains[0]) != request.Name)
+        {
+            errors.Add($"domain: the primary domain '{request.Domains[0]}' must start with the tenant name ({request.Name}.example.com or www.{request.Name}.example.com): "
+                + $"the host's Odoo picks the database from that label (dbfilter ^%d$); e.g. --domain {request.Name}.erp.example.com --domain {request.Domains[0]} (the second redirects to the first)");
+        }
+
         foreach (var twice in request.Domains.GroupBy(d => d, StringComparer.Ordinal).Where(g => g.Count() > 1).Take(3))
         {
             errors.Add($"domain: '{ProfileRules.Printable(twice.Key)}' is given more than once; list each domain once (the first is the primary)");
@@ -173,16 +186,6 @@ internal static partial class TenantRules
             Add(CheckModule(module));
         }
 
-        if (request.Lang.Length > 0 && !LangPattern().IsMatch(request.Lang))
-        {
-            errors.Add($"lang: '{ProfileRules.Printable(request.Lang)}' is not an Odoo language code; use ll or ll_CC (e.g. --lang en_US, --lang fr_BE)");
-        }
-
-        if (request.Country.Length > 0 && !CountryPattern().IsMatch(request.Country))
-        {
-            errors.Add($"country: '{ProfileRules.Printable(request.Country)}' is not an ISO 3166-1 alpha-2 code; use two lowercase letters (e.g. --country be)");
-        }
-
         return errors;
     }
 
@@ -195,20 +198,11 @@ internal static partial class TenantRules
             ? null
             : "search: at most 100 characters without control characters; e.g. --search acme";
 
-    // 2-40: lowercase, starts with a letter, inner hyphens, no "--" (keeps names readable and
-    // the database name unambiguous). No '_' so DatabaseNameOf is one-to-one.
+    // 2-40: a DNS label (so it can be %d of a domain) that starts with a letter, without "--"
+    // (punycode's xn-- and readability).
     [GeneratedRegex(@"^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]\z")]
     private static partial Regex NamePattern();
 
-    [GeneratedRegex(@"^[a-z][a-z0-9_]{1,39}\z")]
-    private static partial Regex DatabaseNamePattern();
-
     [GeneratedRegex(@"^[a-z][a-z0-9_]{0,63}\z")]
     private static partial Regex ModulePattern();
-
-    [GeneratedRegex(@"^[a-z]{2,3}(_[A-Z]{2})?\z")]
-    private static partial Regex LangPattern();
-
-    [GeneratedRegex(@"^[a-z]{2}\z")]
-    private static partial Regex CountryPattern();
 }

@@ -41,7 +41,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
     private const string Columns =
         """
-        t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules, t.lang, t.country,
+        t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules,
         t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at
         """;
 
@@ -75,8 +75,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             await using var reader = await existing.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
-                var same = reader.GetBoolean(16);
-                var generation = reader.GetInt64(17);
+                var same = reader.GetBoolean(14);
+                var generation = reader.GetInt64(15);
                 var tenant = Read(reader);
                 await reader.CloseAsync();
                 await tx.RollbackAsync(ct);
@@ -111,12 +111,12 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
         var created = new TenantRecord(
             id, request.Name, chosen.HostId, chosen.Name, request.Plan, TenantState.Creating, TenantRules.DatabaseNameOf(request.Name),
-            request.PrimaryDomain, request.Aliases, request.Modules, request.Lang, request.Country, now, now);
+            request.PrimaryDomain, request.Aliases, request.Modules, now, now);
         await using (var insert = new NpgsqlCommand(
             """
-            INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, lang, country, request,
+            INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, request,
                 spec_generation, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $10, $11, $12, $12)
+            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $10, $10)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(created.Id);
@@ -126,8 +126,6 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             insert.Parameters.AddWithValue(created.DatabaseName);
             insert.Parameters.AddWithValue(created.PrimaryDomain);
             insert.Parameters.AddWithValue(created.Modules.ToArray());
-            insert.Parameters.AddWithValue(created.Lang);
-            insert.Parameters.AddWithValue(created.Country);
             insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, requestJson);
             insert.Parameters.AddWithValue(bumped);
             insert.Parameters.AddWithValue(now);
@@ -238,7 +236,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(16) });
+            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(14) });
         }
 
         return tenants;
@@ -347,13 +345,11 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         PrimaryDomain: r.GetString(7),
         Aliases: [],
         Modules: r.GetFieldValue<string[]>(8),
-        Lang: r.GetString(9),
-        Country: r.GetString(10),
-        CreatedAt: r.GetFieldValue<DateTimeOffset>(11),
-        UpdatedAt: r.GetFieldValue<DateTimeOffset>(12))
+        CreatedAt: r.GetFieldValue<DateTimeOffset>(9),
+        UpdatedAt: r.GetFieldValue<DateTimeOffset>(10))
     {
-        DatabaseBytes = r.IsDBNull(13) ? null : r.GetInt64(13),
-        FilestoreBytes = r.IsDBNull(14) ? null : r.GetInt64(14),
-        LastBackupAt = r.IsDBNull(15) ? null : r.GetFieldValue<DateTimeOffset>(15),
+        DatabaseBytes = r.IsDBNull(11) ? null : r.GetInt64(11),
+        FilestoreBytes = r.IsDBNull(12) ? null : r.GetInt64(12),
+        LastBackupAt = r.IsDBNull(13) ? null : r.GetFieldValue<DateTimeOffset>(13),
     };
 }

@@ -7,14 +7,14 @@ public sealed class TenantRulesTests
 {
     private static TenantRequest Request(
         string name = "acme", string[]? domains = null, string plan = "small", string? host = null,
-        Dictionary<string, string>? selector = null, string[]? modules = null, string lang = "", string country = "") =>
-        new(name, domains ?? ["erp.acme.com"], plan, host, selector ?? [], modules ?? ["base"], lang, country);
+        Dictionary<string, string>? selector = null, string[]? modules = null) =>
+        new(name, domains ?? [$"{name}.example.com"], plan, host, selector ?? [], modules ?? ["base"]);
 
     [Fact]
     public void Validate_Typical_NoErrors()
     {
         Assert.Empty(TenantRules.Validate(Request(
-            "acme-corp", ["erp.acme.com", "acme.example.net"], "medium", "web-01", modules: ["sale_management", "account"], lang: "fr_BE", country: "be")));
+            "acme-corp", ["acme-corp.erp.example.com", "erp.acme.com"], "medium", "web-01", modules: ["sale_management", "account"])));
     }
 
     [Theory]
@@ -41,6 +41,7 @@ public sealed class TenantRulesTests
     [InlineData("a12345678901234567890123456789012345678x90")]
     [InlineData("postgres")]
     [InlineData("template1")]
+    [InlineData("www")]
     public void CheckName_Invalid_NamesFieldAndFix(string name)
     {
         var error = TenantRules.CheckName(name);
@@ -55,12 +56,24 @@ public sealed class TenantRulesTests
         Assert.Contains("write it in lowercase: acme", TenantRules.CheckName("ACME"), StringComparison.Ordinal);
 
     [Theory]
-    [InlineData("acme", "acme")]
-    [InlineData("acme-corp-2", "acme_corp_2")]
-    public void DatabaseNameOf_HyphensBecomeUnderscores_AValidIdentifier(string name, string database)
+    [InlineData("acme.example.com", "acme")]
+    [InlineData("www.acme.example.com", "acme")]
+    [InlineData("acme-corp.erp.example.com", "acme-corp")]
+    [InlineData("www.com", "com")]
+    public void DbFilterLabelOf_AsOdooComputesPercentD(string domain, string label) =>
+        Assert.Equal(label, TenantRules.DbFilterLabelOf(domain));
+
+    [Theory]
+    [InlineData("acme", "acme.example.com", true)]
+    [InlineData("acme", "www.acme.example.com", true)]
+    [InlineData("acme", "erp.acme.com", false)]
+    [InlineData("acme", "acmex.example.com", false)]
+    public void Validate_PrimaryDomainMustCarryTheDatabaseAsPercentD(string name, string primary, bool ok)
     {
-        Assert.Equal(database, TenantRules.DatabaseNameOf(name));
-        Assert.True(TenantRules.IsDatabaseName(database));
+        var errors = TenantRules.Validate(Request(name, [primary, "alias.example.org"]));
+        Assert.Equal(ok, !errors.Any(e => e.StartsWith("domain: the primary domain", StringComparison.Ordinal)));
+        Assert.Equal(name, TenantRules.DatabaseNameOf(name));
+        Assert.True(TenantRules.IsDatabaseName(TenantRules.DatabaseNameOf(name)));
     }
 
     [Theory]
@@ -82,7 +95,7 @@ public sealed class TenantRulesTests
     [Fact]
     public void Validate_DomainTwiceOrNone_Refused()
     {
-        Assert.Contains(TenantRules.Validate(Request(domains: ["a.example.com", "a.example.com"])), e => e.Contains("more than once", StringComparison.Ordinal));
+        Assert.Contains(TenantRules.Validate(Request(domains: ["acme.example.com", "acme.example.com"])), e => e.Contains("more than once", StringComparison.Ordinal));
         Assert.Contains(TenantRules.Validate(Request(domains: [])), e => e.Contains("at least one", StringComparison.Ordinal));
         Assert.Contains(
             TenantRules.Validate(Request(domains: [.. Enumerable.Range(0, 11).Select(i => $"d{i}.example.com")])),
@@ -96,9 +109,6 @@ public sealed class TenantRulesTests
     [InlineData("modules", "Sale")]
     [InlineData("modules", "sale,account")]
     [InlineData("modules", "-i")]
-    [InlineData("lang", "english")]
-    [InlineData("lang", "en_us")]
-    [InlineData("country", "BEL")]
     [InlineData("selector", "role=web\n")]
     public void Validate_BadField_ErrorNamesTheField(string field, string value)
     {
@@ -107,8 +117,6 @@ public sealed class TenantRulesTests
             "plan" => Request(plan: value),
             "host" => Request(host: value),
             "modules" => Request(modules: [value]),
-            "lang" => Request(lang: value),
-            "country" => Request(country: value),
             _ => Request(selector: new() { ["role"] = value }),
         };
 

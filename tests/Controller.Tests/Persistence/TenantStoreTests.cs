@@ -27,7 +27,7 @@ public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFi
     }
 
     private static TenantRequest Request(string name, params string[] domains) =>
-        new(name, domains.Length == 0 ? [$"{name}.example.com"] : domains, "small", null, new Dictionary<string, string>(), ["base"], "", "");
+        new(name, domains.Length == 0 ? [$"{name}.example.com"] : domains, "small", null, new Dictionary<string, string>(), ["base"]);
 
     /// <summary>Places on the given host only (the pure placement is tested on its own).</summary>
     private static Func<IReadOnlyDictionary<string, TenantLoad>, PlacementDecision> On(HostRecord host) => loads =>
@@ -58,7 +58,7 @@ public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFi
         Assert.Equal(result.Generation, await DesiredGenerationAsync(host.Id));
         var stored = await tenants.FindAsync(name, Ct);
         Assert.NotNull(stored);
-        Assert.Equal((host.Id, host.Name, TenantState.Creating, name.Replace('-', '_')), (stored.HostId, stored.HostName, stored.State, stored.DatabaseName));
+        Assert.Equal((host.Id, host.Name, TenantState.Creating, name), (stored.HostId, stored.HostName, stored.State, stored.DatabaseName));
         Assert.Equal($"{name}.example.com", stored.PrimaryDomain);
         Assert.Equal([$"www.{name}.example.com"], stored.Aliases);
         Assert.Equal(1, (await tenants.LoadsAsync(Ct))[host.Id].Tenants);
@@ -157,8 +157,8 @@ public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFi
         var host = await EnrollAsync();
         var other = await EnrollAsync();
         var tag = Unique("q");
-        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-alpha", $"erp.{tag}-alpha.com"), On(host), Now, Ct);
-        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-beta", $"erp.{tag}-beta.com", $"shop-{tag}.example.org"), On(other), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-alpha", $"{tag}-alpha.erp.com"), On(host), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-beta", $"{tag}-beta.erp.com", $"shop-{tag}.example.org"), On(other), Now, Ct);
         await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-gamma"), On(other), Now, Ct);
 
         async Task<string[]> Names(TenantFilter filter) => [.. (await tenants.ListAsync(filter, Ct)).Select(t => t.Name)];

@@ -12,11 +12,9 @@ CREATE TABLE tenants (
     host_id         text NOT NULL,                   -- where it is placed (a removed host leaves its tenants to be moved)
     plan            text NOT NULL,                   -- small | medium | large: what it reserves on its host
     state           text NOT NULL CHECK (state IN ('creating', 'active', 'suspended', 'deleting')),
-    database_name   text NOT NULL UNIQUE,            -- the name with '-' as '_': a plain SQL identifier
+    database_name   text NOT NULL UNIQUE,            -- = name (a DNS label: the %d of its primary domain, dbfilter ^%d$)
     primary_domain  text NOT NULL,
     modules         text[] NOT NULL,
-    lang            text NOT NULL DEFAULT '',
-    country         text NOT NULL DEFAULT '',
     request         jsonb NOT NULL,                  -- the create arguments as given: the same again is a no-op, others conflict
     spec_generation bigint NOT NULL,                 -- the host's desired generation that first carried the tenant
     database_bytes  bigint,                          -- as the host's agent last reported
