@@ -20,6 +20,7 @@ internal sealed partial class FleetApi(
     ApiTokenStore apiTokens,
     AuditStore audit,
     HostStore hosts,
+    TenantStore tenants,
     PlanStore plans,
     DriftStore drift,
     ReleaseResolver releases,
