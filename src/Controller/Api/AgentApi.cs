@@ -325,7 +325,8 @@ internal sealed partial class AgentApi(
             time.GetUtcNow(),
             context.CancellationToken);
         LogReport(logger, hostId, report.Generation, report.Success, accepted);
-        if (accepted && report.Success)
+        // Without a running release the host has no Odoo yet to create tenant databases with.
+        if (accepted && report.Success && report.RunningRelease is not null)
         {
             foreach (var name in await tenants.MarkCreatedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
             {

@@ -37,6 +37,14 @@ internal sealed partial class FleetApi
             throw HostNotFound(named);
         }
 
+        // A host's own site (fleet host configure --domain) and a tenant never share a name: nginx would serve only one.
+        if (fleet.FirstOrDefault(h => h.Profile.Domains.Intersect(tenantRequest.Domains, StringComparer.Ordinal).Any()) is { } owner)
+        {
+            var domain = owner.Profile.Domains.Intersect(tenantRequest.Domains, StringComparer.Ordinal).First();
+            throw new RpcException(new Status(StatusCode.AlreadyExists,
+                $"domain: {domain} is host {owner.Name}'s own domain (fleet host configure --domain), and a domain serves one site only; use another domain"));
+        }
+
         var placement = new PlacementRequest(plan, tenantRequest.Host, tenantRequest.Selector);
         PlacementDecision Place(IReadOnlyDictionary<string, TenantLoad> loads) => TenantPlacement.Place(
             placement,

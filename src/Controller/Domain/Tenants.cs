@@ -109,7 +109,7 @@ internal static partial class TenantRules
         var hint = NamePattern().IsMatch(name.ToLowerInvariant()) ? $" (write it in lowercase: {name.ToLowerInvariant()})" : "";
         return ReservedDatabaseNames.Contains(DatabaseNameOf(name))
             ? $"name: '{name}' is reserved (PostgreSQL or Odoo uses it); pick another name, e.g. {name}-erp"
-            : $"name: '{ProfileRules.Printable(name)}' is not a tenant name{hint}; use 2-40 lowercase letters, digits and inner hyphens, "
+            : $"name: '{ProfileRules.Printable(name)}' is not a tenant name{hint}; use 2-30 lowercase letters, digits and inner hyphens, "
               + "starting with a letter (it is the database name); e.g. fleet tenant create acme-corp --domain erp.acme.com";
     }
 
@@ -198,9 +198,9 @@ internal static partial class TenantRules
             ? null
             : "search: at most 100 characters without control characters; e.g. --search acme";
 
-    // 2-40: a DNS label (so it can be %d of a domain) that starts with a letter, without "--"
-    // (punycode's xn-- and readability).
-    [GeneratedRegex(@"^[a-z](?!.*--)[a-z0-9-]{0,38}[a-z0-9]\z")]
+    // 2-30: a DNS label (so it can be %d of a domain) that starts with a letter, without "--"
+    // (punycode's xn-- and readability); 30 so the host's nginx site "t_<name>" fits its 32.
+    [GeneratedRegex(@"^[a-z](?!.*--)[a-z0-9-]{0,28}[a-z0-9]\z")]
     private static partial Regex NamePattern();
 
     [GeneratedRegex(@"^[a-z][a-z0-9_]{0,63}\z")]

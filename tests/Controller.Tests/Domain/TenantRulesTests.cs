@@ -21,7 +21,7 @@ public sealed class TenantRulesTests
     [InlineData("ab")]
     [InlineData("acme")]
     [InlineData("acme-corp-2")]
-    [InlineData("a1234567890123456789012345678901234567x9")]
+    [InlineData("a12345678901234567890123456789")]
     public void CheckName_Valid_Null(string name) => Assert.Null(TenantRules.CheckName(name));
 
     [Theory]
@@ -38,7 +38,7 @@ public sealed class TenantRulesTests
     [InlineData("acme corp")]
     [InlineData("../etc")]
     [InlineData("a\"b")]
-    [InlineData("a12345678901234567890123456789012345678x90")]
+    [InlineData("a123456789012345678901234567890")]
     [InlineData("postgres")]
     [InlineData("template1")]
     [InlineData("www")]
