@@ -77,6 +77,14 @@ public sealed class TenantTests(LiveFleet stack)
             Assert.True(count <= 250, $"{host}: {count} tenants, above the per-host limit");
         }
 
+        // `fleet hosts` counts them and says how many more small ones each host takes.
+        var hosts = await LiveFleet.FleetJsonAsync("hosts");
+        foreach (var host in hosts.EnumerateArray().Where(h => perHost.ContainsKey(h.GetProperty("name").GetString()!)))
+        {
+            Assert.Equal(perHost[host.GetProperty("name").GetString()!], host.GetProperty("tenants").GetInt32());
+            Assert.True(host.GetProperty("tenantRoom").GetInt32() >= 0, host.ToString());
+        }
+
         // Converged: every host applied its newest generation and every tenant is active.
         await LiveFleet.AllConvergedAsync(ConvergeDeadline);
         await Eventually.UntilAsync(

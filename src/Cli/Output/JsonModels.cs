@@ -67,6 +67,12 @@ internal sealed record HostJson(
     string? LastConvergeError,
     MetricsJson? Metrics)
 {
+    /// <summary>Tenants placed on the host.</summary>
+    public int Tenants { get; init; }
+
+    /// <summary>Small tenants that still fit by placement's rules; null before the host reported its capacity.</summary>
+    public int? TenantRoom { get; init; }
+
     /// <summary>Only in `fleet host show`.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FactsJson? Facts { get; init; }

@@ -4,6 +4,7 @@ using OdooFleet.Controller.Domain;
 using OdooFleet.Controller.Grains;
 using OdooFleet.Controller.Persistence;
 using OdooFleet.Controller.Planning;
+using Host = OdooFleet.Contracts.V1.Host;
 using TenantState = OdooFleet.Contracts.V1.TenantState;
 
 namespace OdooFleet.Controller.Api;
@@ -149,6 +150,15 @@ internal sealed partial class FleetApi
         var tenant = await tenants.FindAsync(request.Name, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found; search with `fleet tenant list --search {request.Name}`"));
         return tenant.ToProto();
+    }
+
+    /// <summary>The host's tenants and how many more small ones fit (what `fleet hosts` shows).</summary>
+    private Host WithTenants(Host proto, HostRecord host, IReadOnlyDictionary<string, TenantLoad> loads, DateTimeOffset now)
+    {
+        var placed = PlacementHost.From(host, loads.GetValueOrDefault(host.Id, TenantLoad.None), now, OfflineAfter);
+        proto.Tenants = placed.Load.Tenants;
+        proto.TenantRoom = TenantPlacement.Room(placed, TenantPlan.Small, PlacementPolicy.Default) ?? -1;
+        return proto;
     }
 
     private static CreateTenantResponse Response(PlacementDecision decision, string summary)

@@ -179,6 +179,29 @@ internal static class TenantPlacement
         return new HostVerdict(host.HostId, host.Name, true, score, reasons);
     }
 
+    /// <summary>
+    /// How many more tenants of <paramref name="plan"/> the host takes by the same budgets as
+    /// <see cref="Place"/> (ignoring labels and whether it is online); null when its capacity is unknown.
+    /// </summary>
+    public static int? Room(PlacementHost host, TenantPlan plan, PlacementPolicy policy)
+    {
+        if (host.MemoryBytes is not > 0 || host.DiskTotalBytes is not > 0 || host.DiskFreeBytes is null || host.Workers <= 0)
+        {
+            return null;
+        }
+
+        var diskTotalMiB = host.DiskTotalBytes.Value / MiB;
+        long[] fits =
+        [
+            policy.MaxTenantsPerHost - host.Load.Tenants,
+            ((host.MemoryBytes.Value / MiB) - policy.ReservedMemoryMiB - host.Load.MemoryMiB) / plan.MemoryMiB,
+            ((host.Workers * 1000L) - host.Load.MilliWorkers) / plan.MilliWorkers,
+            ((diskTotalMiB * (100 - policy.DiskReservePercent) / 100) - host.Load.DiskMiB) / plan.DiskMiB,
+            ((host.DiskFreeBytes.Value / MiB) - (diskTotalMiB * policy.DiskReservePercent / 100)) / plan.DiskMiB,
+        ];
+        return (int)Math.Clamp(fits.Min(), 0, int.MaxValue);
+    }
+
     /// <summary>The fraction of <paramref name="budget"/> left after <paramref name="used"/> (negative when over).</summary>
     private static double Left(long used, long budget) => budget <= 0 ? -1 : (budget - used) / (double)budget;
 

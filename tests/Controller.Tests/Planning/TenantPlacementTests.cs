@@ -143,6 +143,33 @@ public sealed class TenantPlacementTests
         Assert.Null(Place([Host("full", memoryGiB: 2, load: new TenantLoad(16, 1024, 800, 16 * 1024))]).Chosen);
     }
 
+    [Theory]
+    [InlineData(6, 5, 300, "small")]
+    [InlineData(2, 5, 100, "small")]
+    [InlineData(64, 3, 100, "medium")]
+    [InlineData(64, 500, 40, "large")]
+    [InlineData(1, 5, 100, "small")]
+    public void Room_AsManyAsPlaceAcceptsOneAfterTheOther(long memoryGiB, int workers, long diskGiB, string planName)
+    {
+        var plan = TenantPlan.Find(planName)!;
+        var host = Host("a", memoryGiB, workers, diskGiB);
+        var room = TenantPlacement.Room(host, plan, PlacementPolicy.Default);
+
+        var placed = 0;
+        while (Place([host], plan).Chosen is not null)
+        {
+            host = host with { Load = host.Load.Plus(plan), DiskFreeBytes = host.DiskFreeBytes - (plan.DiskMiB * 1024 * 1024) };
+            placed++;
+        }
+
+        // Room counts on today's free disk; placement also sees it shrink as tenants are placed (as the agent reports it).
+        Assert.Equal(placed, room);
+    }
+
+    [Fact]
+    public void Room_CapacityUnknown_Null() =>
+        Assert.Null(TenantPlacement.Room(Host("a") with { MemoryBytes = null }, TenantPlan.Small, PlacementPolicy.Default));
+
     [Fact]
     public void Place_NoHosts_SaysToEnrollOne()
     {
