@@ -84,6 +84,23 @@ internal sealed record DesiredHost(string HostId, long Generation, OdooDesired O
     public WebDesired Web { get; init; } = WebDesired.Default;
 
     public SecurityDesired Security { get; init; } = SecurityDesired.Default;
+
+    /// <summary>The Odoo databases this host serves, each with its own nginx site and certificate.</summary>
+    public IReadOnlyList<TenantDesired> Tenants { get; init; } = [];
+}
+
+/// <summary>
+/// One tenant: a database named after it (Odoo picks it with dbfilter ^%d$ from the primary domain's
+/// first label), its modules, and an nginx site where the primary domain serves and aliases redirect.
+/// </summary>
+internal sealed record TenantDesired(string Name, string Database, string PrimaryDomain, IReadOnlyList<string> Aliases, IReadOnlyList<string> Modules)
+{
+    /// <summary>The nginx site (file, upstream and map names): a lowercase identifier, one per tenant ('-' as '_'; names have no '_').</summary>
+    public string SiteName => "t_" + Name.Replace('-', '_');
+
+    public string CertificatePath => $"/etc/ssl/odoofleet/tenant-{Name}.crt";
+
+    public string KeyPath => $"/etc/ssl/odoofleet/tenant-{Name}.key";
 }
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)

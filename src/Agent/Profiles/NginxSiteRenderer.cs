@@ -36,6 +36,23 @@ internal sealed record NginxSiteSpec(
     /// <summary>Also listen on [::]; off for hosts whose kernel has IPv6 disabled (nginx would not start).</summary>
     public bool ListenIPv6 { get; init; } = true;
 
+    /// <summary>
+    /// The host's own site owns what nginx allows once per http block: the static cache zone, the
+    /// server-name hash bucket size (sized for <see cref="LongestOtherName"/> too). A tenant's site
+    /// (false) proxies /web/static without a cache and shares one TLS session cache with the other
+    /// tenants, so hundreds of sites do not each reserve their own shared memory.
+    /// </summary>
+    public bool OwnsHttpSettings { get; init; } = true;
+
+    /// <summary>The longest server name of the other sites on the host (tenants), for the bucket size.</summary>
+    public int LongestOtherName { get; init; }
+
+    /// <summary>How many server names the other sites on the host have (tenants), for the hash's size.</summary>
+    public int OtherNameCount { get; init; }
+
+    /// <summary>The TLS session cache every tenant site shares (the same zone, size and module: nginx allows it).</summary>
+    public const string TenantTlsSessionCache = "odoofleet_tenants_tls";
+
     /// <summary>client_max_body_size: Odoo attachments and imports go through nginx.</summary>
     public int MaxUploadMegabytes { get; init; } = 100;
 
@@ -158,7 +175,9 @@ internal static class NginxSiteRenderer
         }
 
         var prefix = $"odoofleet_{site.SiteName}";
-        var upgrade = $"${prefix}_connection_upgrade";
+        // Tenant sites define one shared map variable (identical maps of one name are allowed: map
+        // variables are changeable): one variable per site overflows nginx's variables hash.
+        var upgrade = site.OwnsHttpSettings ? $"${prefix}_connection_upgrade" : "$odoofleet_tenants_connection_upgrade";
         var primary = site.PrimaryDomain;
         var text = new StringBuilder();
         void Line(string line = "") => text.Append(line).Append('\n');
@@ -166,11 +185,19 @@ internal static class NginxSiteRenderer
         Line("# Managed by odoofleet-agent: local changes are put back on the next converge.");
         Line($"# Odoo site \"{site.SiteName}\": https://{primary}/");
         Line();
-        var longest = site.AllNames.Max(name => name.Length);
-        if (longest > LongestNameForDefaultBucket)
+        var longest = Math.Max(site.AllNames.Max(name => name.Length), site.LongestOtherName);
+        if (site.OwnsHttpSettings && (longest > LongestNameForDefaultBucket || site.OtherNameCount > 0))
         {
-            // nginx refuses to start when a server_name does not fit one hash bucket.
-            Line($"server_names_hash_bucket_size {BucketSizeFor(longest).ToString(CultureInfo.InvariantCulture)};");
+            // nginx refuses to start when a server_name does not fit one hash bucket; with tenants'
+            // hundreds of names, buckets that hold one name each leave nginx no collision-free hash
+            // within the default sizes (it warns on every reload), so buckets hold several and the hash may grow.
+            var bucket = Math.Max(BucketSizeFor(longest), site.OtherNameCount > 0 ? 128 : 0);
+            Line($"server_names_hash_bucket_size {bucket.ToString(CultureInfo.InvariantCulture)};");
+            if (site.OtherNameCount > 0)
+            {
+                Line($"server_names_hash_max_size {HashMaxSizeFor(site.AllNames.Count + site.OtherNameCount).ToString(CultureInfo.InvariantCulture)};");
+            }
+
             Line();
         }
 
@@ -187,9 +214,12 @@ internal static class NginxSiteRenderer
         Line($"    server 127.0.0.1:{Port(site.GeventPort)};");
         Line("}");
         Line();
-        Line("# proxy_cache_valid only works with a zone defined here and used by proxy_cache (SEED-ERRATA #16).");
-        Line($"proxy_cache_path {site.CachePath} levels=1:2 keys_zone={prefix}_static:10m max_size=1g inactive=7d use_temp_path=off;");
-        Line();
+        if (site.OwnsHttpSettings)
+        {
+            Line("# proxy_cache_valid only works with a zone defined here and used by proxy_cache (SEED-ERRATA #16).");
+            Line($"proxy_cache_path {site.CachePath} levels=1:2 keys_zone={prefix}_static:10m max_size=1g inactive=7d use_temp_path=off;");
+            Line();
+        }
 
         Line("server {");
         Listen(text, site, "80");
@@ -253,10 +283,19 @@ internal static class NginxSiteRenderer
         Line();
         Line("    location /web/static/ {");
         Line($"        proxy_pass http://{prefix}_http;");
-        Line($"        proxy_cache {prefix}_static;");
-        Line("        proxy_cache_valid 200 60m;");
-        Line("        proxy_cache_use_stale error timeout updating http_502 http_503 http_504;");
-        Line("        proxy_cache_lock on;");
+        if (site.OwnsHttpSettings)
+        {
+            Line($"        proxy_cache {prefix}_static;");
+            Line("        proxy_cache_valid 200 60m;");
+            Line("        proxy_cache_use_stale error timeout updating http_502 http_503 http_504;");
+            Line("        proxy_cache_lock on;");
+        }
+        else
+        {
+            Line("        # No cache zone per tenant (SEED-ERRATA #16: a zone, or expires only).");
+            Line("        expires 24h;");
+        }
+
         Line("        proxy_buffering on;");
         Line("    }");
         Line();
@@ -284,6 +323,15 @@ internal static class NginxSiteRenderer
     }
 
     /// <summary>
+    /// What a wrapper config needs to validate a site without its own http settings alone: the
+    /// bucket size for names as long as <paramref name="longest"/> (empty when the default holds them).
+    /// </summary>
+    public static string ValidationPreamble(int longest) =>
+        longest > LongestNameForDefaultBucket
+            ? $"server_names_hash_bucket_size {BucketSizeFor(longest).ToString(CultureInfo.InvariantCulture)};"
+            : "";
+
+    /// <summary>
     /// The smallest power of two that holds one server_names hash element of <paramref name="length"/>
     /// bytes: a pointer, the name plus 2 rounded up to 8, and the bucket's end pointer (ngx_hash.c).
     /// </summary>
@@ -292,6 +340,18 @@ internal static class NginxSiteRenderer
         var needed = 8 + ((length + 2 + 7) & ~7) + 8;
         var size = 128;
         while (size < needed)
+        {
+            size *= 2;
+        }
+
+        return size;
+    }
+
+    /// <summary>A power of two at least 512 and four times the names: room for nginx to find a hash without collisions.</summary>
+    private static int HashMaxSizeFor(int names)
+    {
+        var size = 512;
+        while (size < names * 4)
         {
             size *= 2;
         }
@@ -327,7 +387,8 @@ internal static class NginxSiteRenderer
         text.Append("    ssl_protocols TLSv1.2 TLSv1.3;\n");
         text.Append("    ssl_ciphers ").Append(Ciphers).Append(";\n");
         text.Append("    ssl_prefer_server_ciphers off;\n");
-        text.Append("    ssl_session_cache shared:odoofleet_").Append(site.SiteName).Append("_tls:10m;\n");
+        text.Append("    ssl_session_cache shared:")
+            .Append(site.OwnsHttpSettings ? $"odoofleet_{site.SiteName}_tls" : NginxSiteSpec.TenantTlsSessionCache).Append(":10m;\n");
         text.Append("    ssl_session_timeout 1d;\n");
         text.Append("    ssl_session_tickets off;\n");
 

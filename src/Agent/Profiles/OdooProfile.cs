@@ -61,6 +61,7 @@ internal static class OdooProfile
         var odoo = host.Odoo;
         var errors = SpecValidator.Validate(odoo).ToList();
         errors.AddRange(SpecValidator.Validate(host.Postgres, host.Web, host.Security));
+        errors.AddRange(SpecValidator.Validate(host.Tenants, odoo, host.Postgres, host.Web));
         if (errors.Count > 0)
         {
             throw new SpecValidationException(errors);
@@ -208,15 +209,20 @@ internal static class OdooProfile
             {
                 DependsOn = [current, conf, unit, dataDir, logFile, .. odooDependsOnDatabase],
             });
-            builder.Add(new HealthCheckResource(
+            var health = builder.Add(new HealthCheckResource(
                 env.Http, env.Time, "odoo", new Uri($"http://127.0.0.1:{odoo.HttpPort}/web/health"), env.HealthDeadline, env.HealthInterval)
             {
                 DependsOn = [service],
             });
+            AddTenantDatabases(builder, host, localCluster, [current, conf, health, .. odooDependsOnDatabase], explanation);
         }
         else
         {
             explanation.Add("no Odoo release yet: the baseline converges now; checkout, venv and odoo.service follow the first rollout");
+            if (host.Tenants.Count > 0)
+            {
+                explanation.Add($"tenants: {host.Tenants.Count} database(s) wait for the first release (odoo-bin creates their tables); their nginx sites are in place");
+            }
         }
 
         AddWeb(builder, host, facts, packages, explanation);
@@ -283,6 +289,32 @@ internal static class OdooProfile
         return packages;
     }
 
+    /// <summary>
+    /// Each tenant's database in the local cluster, owned by the Odoo role, then its modules
+    /// installed by odoo-bin without demo data (once: a second converge finds them installed).
+    /// </summary>
+    private static void AddTenantDatabases(Builder builder, DesiredHost host, PostgresCluster? cluster, IReadOnlyList<string> odooReady, List<string> explanation)
+    {
+        if (host.Tenants.Count == 0 || cluster is null)
+        {
+            return;
+        }
+
+        var (runner, layout) = (builder.Env.Runner, builder.Env.Layout);
+        foreach (var tenant in host.Tenants)
+        {
+            var database = builder.Add(new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = odooReady });
+            builder.Add(new OdooDatabaseResource(
+                runner, cluster, new OdooDatabaseSpec(tenant.Database, tenant.Modules, layout.Python, layout.OdooBin, layout.ConfFile, layout.User))
+            {
+                DependsOn = [database, .. odooReady],
+            });
+        }
+
+        explanation.Add($"tenants: {host.Tenants.Count} database(s), each created by the {layout.User} role and initialised by odoo-bin -i ... --without-demo=all; "
+            + "Odoo picks a request's database with dbfilter ^%d$ (the primary domain's first label is the tenant's name)");
+    }
+
     private static void AddWeb(Builder builder, DesiredHost host, ProfileFacts facts, string packages, List<string> explanation)
     {
         var (paths, runner) = (builder.Env.Paths, builder.Env.Runner);
@@ -298,10 +330,13 @@ internal static class OdooProfile
         var tlsDir = builder.Add(new DirectoryResource(paths, runner, TlsDirectory, FileModes.Mode0755, rootOwned));
         var webroot = builder.Add(new DirectoryResource(paths, runner, AcmeWebroot, FileModes.Mode0755, rootOwned));
         var cacheParent = builder.Add(new DirectoryResource(paths, runner, "/var/cache/nginx", FileModes.Mode0755, rootOwned) { DependsOn = [packages] });
+        var tenantLongest = host.Tenants.Count == 0 ? 0 : host.Tenants.Max(t => ((string[])[t.PrimaryDomain, .. t.Aliases]).Max(n => n.Length));
         var site = new NginxSiteSpec(names[0], [.. names.Skip(1)], host.Odoo.HttpPort, host.Odoo.GeventPort, $"{TlsDirectory}/odoo.crt", $"{TlsDirectory}/odoo.key", AcmeWebroot)
         {
             DatabaseManagerOpen = host.Web.DatabaseManager,
             AllowSingleLabelNames = singleLabel,
+            LongestOtherName = tenantLongest,
+            OtherNameCount = host.Tenants.Sum(t => 1 + t.Aliases.Count),
         };
         var cache = builder.Add(new DirectoryResource(paths, runner, site.CacheDirectory, FileModes.Mode0700, new Ownership("www-data", "www-data"))
         {
@@ -322,10 +357,44 @@ internal static class OdooProfile
             new NginxValidator(runner, site.AvailablePath, paths.Resolve("/etc/nginx")), deps: [packages, tls, cache, webroot]);
         var enabled = builder.Add(new SymlinkResource(paths, site.EnabledPath, site.AvailablePath) { DependsOn = [siteFile] });
         var noDefault = builder.Add(new FileAbsentResource(paths, "/etc/nginx/sites-enabled/default") { DependsOn = [packages] });
+
+        // One site and one certificate per tenant: the primary domain proxies to this host's Odoo, aliases redirect to it.
+        var reloadOn = Set(siteFile, enabled, noDefault, tls);
+        var preamble = NginxSiteRenderer.ValidationPreamble(tenantLongest);
+        foreach (var tenant in host.Tenants)
+        {
+            var tenantSite = new NginxSiteSpec(tenant.PrimaryDomain, tenant.Aliases, host.Odoo.HttpPort, host.Odoo.GeventPort, tenant.CertificatePath, tenant.KeyPath, AcmeWebroot)
+            {
+                SiteName = tenant.SiteName,
+                OwnsHttpSettings = false,
+                DatabaseManagerOpen = host.Web.DatabaseManager,
+            };
+            var tenantTlsSpec = new TlsCertificateSpec(tenantSite.AllNames, tenantSite.CertificatePath, tenantSite.KeyPath);
+            if (host.Web.Tls == TlsMode.Acme)
+            {
+                tenantTlsSpec = tenantTlsSpec with { Mode = TlsCertificateMode.Acme, AcmeEmail = host.Web.AcmeEmail, AcmeWebroot = AcmeWebroot };
+            }
+
+            var tenantTls = builder.Add(new TlsCertificateResource(paths, runner, builder.Env.Time, tenantTlsSpec, rootOwned)
+            {
+                DependsOn = [tlsDir, webroot, packages],
+            });
+            var tenantFile = builder.File(
+                tenantSite.AvailablePath, NginxSiteRenderer.Render(tenantSite), FileModes.Mode0644, rootOwned,
+                new NginxValidator(runner, tenantSite.AvailablePath, paths.Resolve("/etc/nginx"), preamble), deps: [packages, tenantTls, webroot]);
+            var tenantEnabled = builder.Add(new SymlinkResource(paths, tenantSite.EnabledPath, tenantSite.AvailablePath) { DependsOn = [tenantFile] });
+            reloadOn.UnionWith([tenantTls, tenantFile, tenantEnabled]);
+        }
+
+        if (host.Tenants.Count > 0)
+        {
+            explanation.Add($"web: {host.Tenants.Count} tenant site(s), each with its own certificate ({(host.Web.Tls == TlsMode.Acme ? "Let's Encrypt" : "self-signed")}); aliases redirect to the primary domain");
+        }
+
         builder.Add(new ServiceResource(runner, "nginx.service", Empty, Empty)
         {
-            DependsOn = [enabled, noDefault, tls],
-            ReloadServiceOn = Set(siteFile, enabled, noDefault, tls),
+            DependsOn = [.. reloadOn.Where(id => id != siteFile)],
+            ReloadServiceOn = reloadOn,
         });
         explanation.Add(host.Web.DatabaseManager
             ? "web: /web/database/* is OPEN through nginx (explicit option); list_db stays False"

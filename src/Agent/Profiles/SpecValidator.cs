@@ -218,6 +218,87 @@ internal static partial class SpecValidator
         return errors;
     }
 
+    /// <summary>The most tenants one host takes (the controller's placement keeps far below).</summary>
+    public const int MaxTenants = 2000;
+
+    /// <summary>
+    /// Problems of the tenants of a spec, empty when they are valid: names, databases and domains
+    /// (unique across tenants and the host's own site), and the database each primary domain
+    /// reaches through dbfilter ^%d$.
+    /// </summary>
+    public static IReadOnlyList<string> Validate(IReadOnlyList<Engine.TenantDesired> tenants, Engine.OdooDesired odoo, Engine.PostgresDesired postgres, Engine.WebDesired web)
+    {
+        var errors = new List<string>();
+        if (tenants.Count == 0)
+        {
+            return errors;
+        }
+
+        if (tenants.Count > MaxTenants)
+        {
+            errors.Add($"tenants: {tenants.Count} on one host, at most {MaxTenants}; place them on more hosts");
+        }
+
+        if (postgres.Remote)
+        {
+            errors.Add("tenants: this agent creates tenant databases in the host's local PostgreSQL; a host with a remote PostgreSQL cannot take tenants yet");
+        }
+
+        if (odoo.DbFilter != "^%d$")
+        {
+            errors.Add($"odoo.dbfilter: '{Printable(odoo.DbFilter)}' with tenants; tenants need ^%d$ (each primary domain's first label is its database)");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var domains = new HashSet<string>(web.Domains, StringComparer.Ordinal);
+        foreach (var tenant in tenants.Take(MaxTenants + 1))
+        {
+            var field = $"tenants.{Printable(tenant.Name)}";
+            if (!TenantNamePattern().IsMatch(tenant.Name))
+            {
+                errors.Add($"{field}: the name must be 2-30 lowercase letters, digits and inner hyphens, starting with a letter, without '--'; fix the tenant");
+                continue;
+            }
+
+            if (!names.Add(tenant.Name))
+            {
+                errors.Add($"{field}: listed twice; list each tenant once");
+            }
+
+            if (tenant.Database != tenant.Name)
+            {
+                errors.Add($"{field}.database: '{Printable(tenant.Database)}' must be the tenant's name (dbfilter ^%d$ finds it from the domain)");
+            }
+
+            foreach (var domain in (string[])[tenant.PrimaryDomain, .. tenant.Aliases])
+            {
+                if (!Engine.Grammar.IsDomain(domain))
+                {
+                    errors.Add($"{field}.domains: '{Printable(domain)}' is not a DNS name (lowercase labels of letters, digits and inner hyphens, at least one dot); fix the tenant");
+                }
+                else if (!domains.Add(domain))
+                {
+                    errors.Add($"{field}.domains: '{domain}' is served by another tenant or by the host's own site; a domain serves one site only");
+                }
+            }
+
+            if (Engine.Grammar.IsDomain(tenant.PrimaryDomain) && DbFilterLabel(tenant.PrimaryDomain) != tenant.Database)
+            {
+                errors.Add($"{field}.primary_domain: '{tenant.PrimaryDomain}' reaches database '{DbFilterLabel(tenant.PrimaryDomain)}' through dbfilter ^%d$, not '{tenant.Database}'; "
+                    + $"the primary domain must start with the tenant name (e.g. {tenant.Name}.example.com)");
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>Odoo's %d: the host name's first label, or its second when the first is "www" (odoo/http.py db_filter).</summary>
+    public static string DbFilterLabel(string domain)
+    {
+        var labels = domain.Split('.');
+        return labels[0] == "www" && labels.Length > 1 ? labels[1] : labels[0];
+    }
+
     private static string Printable(string value)
     {
         var cleaned = new string(value.Select(c => Engine.Grammar.IsLineBreakOrControl(c) ? '?' : c).Take(100).ToArray());
@@ -230,6 +311,10 @@ internal static partial class SpecValidator
 
     [GeneratedRegex(@"^[0-9a-f]{40}\z")]
     private static partial Regex CommitPattern();
+
+    // The controller's tenant name grammar: a DNS label, starting with a letter, 2-30, no "--".
+    [GeneratedRegex(@"^[a-z](?!.*--)[a-z0-9-]{0,28}[a-z0-9]\z")]
+    private static partial Regex TenantNamePattern();
 }
 
 internal sealed class SpecValidationException(IReadOnlyList<string> errors)

@@ -11,7 +11,8 @@ namespace OdooFleet.Agent.Resources;
 /// other sites. Conflicts with other sites are the post-swap `nginx -t`'s job, before the reload.
 /// nginx -t loads the certificate and key and creates the proxy_cache_path directory, as a start would.
 /// </summary>
-internal sealed partial class NginxValidator(ICommandRunner runner, string declaredPath, string nginxDirectory = "/etc/nginx") : IFileValidator
+/// <param name="httpPreamble">http-level lines the live configuration has elsewhere (a tenant site relies on the host site's bucket size).</param>
+internal sealed partial class NginxValidator(ICommandRunner runner, string declaredPath, string nginxDirectory = "/etc/nginx", string httpPreamble = "") : IFileValidator
 {
     /// <summary>The first nginx with -e (error log path at startup); older ones log to the compiled-in path.</summary>
     private static readonly Version ErrorLogOption = new(1, 19, 5);
@@ -90,6 +91,7 @@ internal sealed partial class NginxValidator(ICommandRunner runner, string decla
             include {{nginxDirectory}}/mime.types;
             default_type application/octet-stream;
             types_hash_max_size 2048;
+            {{httpPreamble}}
             include {{site}};
         }
 

@@ -56,6 +56,11 @@ internal static class ProtoMapping
                 security.LoginFindTimeSeconds == 0 ? securityDefaults.LoginFindTime : TimeSpan.FromSeconds(security.LoginFindTimeSeconds),
                 security.LoginBanSeconds == 0 ? securityDefaults.LoginBanTime : TimeSpan.FromSeconds(security.LoginBanSeconds),
                 !security.UnattendedUpgradesOff),
+            Tenants =
+            [
+                .. spec.Tenants.Select(t => new TenantDesired(
+                    t.Name, t.Database, t.PrimaryDomain, [.. t.Aliases], t.Modules.Count == 0 ? ["base"] : [.. t.Modules])),
+            ],
         };
     }
 

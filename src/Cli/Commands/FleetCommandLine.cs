@@ -21,6 +21,7 @@ internal static class FleetCommandLine
             RolloutsCommand.Create(context),
             EventsCommand.Create(context),
             DriftCommand.Create(context),
+            TenantCommand.Create(context),
             ApiTokenCommand.Create(context),
             AuditCommand.Create(context),
             AuditCommand.CreateWhoAmI(context),

@@ -3,7 +3,11 @@ using OdooFleet.Contracts.V1;
 namespace OdooFleet.Cli.Output;
 
 /// <summary>One table row of `fleet hosts`.</summary>
-internal sealed record HostRow(string Id, string Name, string Address, string State, string Generation, string Odoo, string LastSeen);
+internal sealed record HostRow(string Id, string Name, string Address, string State, string Generation, string Odoo, string LastSeen)
+{
+    /// <summary>"12 (+38)": tenants placed, and how many more small ones fit ("?" before the host reported its capacity).</summary>
+    public string Tenants { get; init; } = "";
+}
 
 /// <summary>Host (proto) → JSON object, table row and detail lines. Pure: the only place that knows both shapes.</summary>
 internal static class HostView
@@ -32,6 +36,8 @@ internal static class HostView
                 ? new MetricsJson(m.CpuPercent, m.MemoryTotalBytes, m.MemoryAvailableBytes, m.DiskTotalBytes, m.DiskFreeBytes, m.Load1, m.Load5, m.Load15)
                 : null)
         {
+            Tenants = host.Tenants,
+            TenantRoom = host.TenantRoom < 0 ? null : host.TenantRoom,
             Facts = includeFacts && host.Facts is { } f
                 ? new FactsJson(f.Hostname, f.OsId, f.OsVersion, f.CpuCores, f.MemoryBytes, f.DiskTotalBytes, [.. f.Addresses], f.AgentVersion, f.MachineId)
                 : null,
@@ -48,7 +54,13 @@ internal static class HostView
             State(host.State),
             Generation(host),
             Formats.ShortRelease(host.Odoo),
-            Formats.Ago(host.LastSeen?.ToDateTimeOffset(), now));
+            Formats.Ago(host.LastSeen?.ToDateTimeOffset(), now))
+        {
+            Tenants = TenantsText(host),
+        };
+
+    public static string TenantsText(Host host) =>
+        Formats.Invariant($"{host.Tenants} (+{(host.TenantRoom < 0 ? "?" : host.TenantRoom.ToString(System.Globalization.CultureInfo.InvariantCulture))})");
 
     /// <summary>"applied/desired", marked when the host has not caught up yet.</summary>
     public static string Generation(Host host) =>
@@ -68,6 +80,7 @@ internal static class HostView
             ("Host", "enrolled", Formats.Iso(host.EnrolledAt) ?? "-"),
             ("Desired state", "generation", Generation(host) + " (applied/desired)"),
             ("Desired state", "odoo", Formats.Release(host.Odoo) is { } r ? $"{r.Series} @ {r.Commit}" : "-"),
+            ("Desired state", "tenants", TenantsText(host) + " (placed, +small ones that still fit)"),
             ("Desired state", "last converge", host.LastConvergeSuccess ? "succeeded" : Formats.NullIfEmpty(host.LastConvergeError) is { } e ? $"failed: {e}" : "-"),
         };
 

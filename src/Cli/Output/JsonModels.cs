@@ -4,6 +4,32 @@ using System.Text.Json.Serialization;
 namespace OdooFleet.Cli.Output;
 
 // The `-o json` shapes. Property names are a stable interface for scripts: add, never rename.
+
+/// <summary>A tenant; sizes and last backup are null until its host reports them.</summary>
+internal sealed record TenantJson(
+    string Id,
+    string Name,
+    string HostId,
+    string HostName,
+    string Plan,
+    string State,
+    string Database,
+    string PrimaryDomain,
+    IReadOnlyList<string> Aliases,
+    IReadOnlyList<string> Modules,
+    string Url,
+    long? DatabaseBytes,
+    long? FilestoreBytes,
+    string? LastBackupAt,
+    string? CreatedAt,
+    string? UpdatedAt);
+
+internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);
+
+/// <summary>Placement's verdict on one host: headroom is the smallest fraction of any budget left after placing.</summary>
+internal sealed record PlacementJson(string HostId, string HostName, bool Fits, double Headroom, IReadOnlyList<string> Reasons);
+
+internal sealed record TenantCreateJson(bool DryRun, bool Created, string ChosenHost, string Summary, long Generation, TenantJson? Tenant, IReadOnlyList<PlacementJson> Placement);
 internal sealed record ReleaseJson(string Series, string Commit);
 
 internal sealed record MetricsJson(
@@ -41,6 +67,12 @@ internal sealed record HostJson(
     string? LastConvergeError,
     MetricsJson? Metrics)
 {
+    /// <summary>Tenants placed on the host.</summary>
+    public int Tenants { get; init; }
+
+    /// <summary>Small tenants that still fit by placement's rules; null before the host reported its capacity.</summary>
+    public int? TenantRoom { get; init; }
+
     /// <summary>Only in `fleet host show`.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public FactsJson? Facts { get; init; }
@@ -242,6 +274,9 @@ internal sealed record DriftPolicyResultJson(string HostId, string HostName, boo
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
+[JsonSerializable(typeof(TenantJson))]
+[JsonSerializable(typeof(TenantListJson))]
+[JsonSerializable(typeof(TenantCreateJson))]
 [JsonSerializable(typeof(HostJson))]
 [JsonSerializable(typeof(IReadOnlyList<HostJson>))]
 [JsonSerializable(typeof(RolloutJson))]

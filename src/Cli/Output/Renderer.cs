@@ -43,7 +43,7 @@ internal sealed class Renderer
             return;
         }
 
-        var table = NewTable("ID", "NAME", "ADDRESS", "STATE", "GEN", "ODOO", "LAST SEEN");
+        var table = NewTable("ID", "NAME", "ADDRESS", "STATE", "GEN", "ODOO", "TENANTS", "LAST SEEN");
         foreach (var row in rows)
         {
             table.AddRow(
@@ -53,6 +53,7 @@ internal sealed class Renderer
                 new Markup(Colored(row.State)),
                 new Text(row.Generation),
                 new Text(row.Odoo),
+                new Text(row.Tenants),
                 new Text(row.LastSeen));
         }
 

@@ -17,7 +17,7 @@ internal static class RpcErrors
             StatusCode.Unauthenticated => new CliException(
                 ExitCodes.NotFoundOrDenied,
                 apiTokenConfigured ? detail : $"{detail} (no apiToken is configured for this controller)"),
-            StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.Aborted => new CliException(ExitCodes.Failed, detail),
+            StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.Aborted or StatusCode.ResourceExhausted => new CliException(ExitCodes.Failed, detail),
             StatusCode.Cancelled => new CliException(ExitCodes.Failed, $"the call to {controller} was cancelled: {detail}"),
             _ => new CliException(ExitCodes.Failed, $"controller at {controller} failed ({error.StatusCode}): {detail}"),
         };

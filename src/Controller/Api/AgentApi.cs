@@ -16,6 +16,7 @@ namespace OdooFleet.Controller.Api;
 internal sealed partial class AgentApi(
     EnrollmentStore enrollment,
     HostStore hosts,
+    TenantStore tenants,
     PlanStore plans,
     DriftStore drift,
     RolloutStore rollouts,
@@ -230,6 +231,7 @@ internal sealed partial class AgentApi(
             AdminPasswdHash = await adminPasswords.HashAsync(host.Id, context.CancellationToken),
             Artifact = host.DesiredArtifact,
             Gate = host.DesiredGate,
+            Tenants = await tenants.ForHostAsync(host.Id, context.CancellationToken),
         }.ToProto();
     }
 
@@ -323,6 +325,15 @@ internal sealed partial class AgentApi(
             time.GetUtcNow(),
             context.CancellationToken);
         LogReport(logger, hostId, report.Generation, report.Success, accepted);
+        // Without a running release the host has no Odoo yet to create tenant databases with.
+        if (accepted && report.Success && report.RunningRelease is not null)
+        {
+            foreach (var name in await tenants.MarkCreatedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
+            {
+                LogTenantActive(logger, name, hostId, report.Generation);
+            }
+        }
+
         return new ReportConvergeResponse { Accepted = accepted };
     }
 
@@ -533,4 +544,7 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogReport(ILogger logger, string hostId, long generation, bool success, bool accepted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is active: host {HostId} converged generation {Generation}")]
+    private static partial void LogTenantActive(ILogger logger, string tenant, string hostId, long generation);
 }

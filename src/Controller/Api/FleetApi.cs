@@ -20,6 +20,7 @@ internal sealed partial class FleetApi(
     ApiTokenStore apiTokens,
     AuditStore audit,
     HostStore hosts,
+    TenantStore tenants,
     PlanStore plans,
     DriftStore drift,
     ReleaseResolver releases,
@@ -197,8 +198,9 @@ internal sealed partial class FleetApi(
     {
         var now = time.GetUtcNow();
         var all = await hosts.ListAsync(context.CancellationToken);
+        var loads = await tenants.LoadsAsync(context.CancellationToken);
         var response = new ListHostsResponse();
-        response.Hosts.AddRange(all.Select(h => h.ToProto(now, OfflineAfter)));
+        response.Hosts.AddRange(all.Select(h => WithTenants(h.ToProto(now, OfflineAfter), h, loads, now)));
         return response;
     }
 
@@ -210,7 +212,8 @@ internal sealed partial class FleetApi(
         }
 
         var host = await hosts.FindAsync(request.Id, context.CancellationToken) ?? throw HostNotFound(request.Id);
-        return host.ToProto(time.GetUtcNow(), OfflineAfter);
+        var now = time.GetUtcNow();
+        return WithTenants(host.ToProto(now, OfflineAfter), host, await tenants.LoadsAsync(context.CancellationToken), now);
     }
 
     public override async Task<ListDriftResponse> ListDrift(ListDriftRequest request, ServerCallContext context)

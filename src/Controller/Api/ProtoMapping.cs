@@ -392,6 +392,7 @@ internal static class ProtoMapping
                 UnattendedUpgradesOff = p.UnattendedUpgradesOff,
             },
             Drift = p.Drift.ToProto(),
+            Tenants = { s.Tenants.Select(t => t.ToSpec()) },
         };
     }
 
@@ -589,6 +590,62 @@ internal static class ProtoMapping
         Result = a.Result,
         Address = a.Address,
         Detail = a.DetailJson,
+    };
+
+    public static V1.Tenant ToProto(this Domain.TenantRecord t) => new()
+    {
+        Id = t.Id,
+        Name = t.Name,
+        HostId = t.HostId,
+        HostName = t.HostName,
+        Plan = t.Plan,
+        State = t.State.ToProto(),
+        Database = t.DatabaseName,
+        PrimaryDomain = t.PrimaryDomain,
+        Aliases = { t.Aliases },
+        Modules = { t.Modules },
+        CreatedAt = Timestamp.FromDateTimeOffset(t.CreatedAt),
+        UpdatedAt = Timestamp.FromDateTimeOffset(t.UpdatedAt),
+        DatabaseBytes = t.DatabaseBytes ?? -1,
+        FilestoreBytes = t.FilestoreBytes ?? -1,
+        LastBackupAt = OrNull(t.LastBackupAt),
+        Url = $"https://{t.PrimaryDomain}/",
+    };
+
+    public static V1.TenantState ToProto(this Domain.TenantState state) => state switch
+    {
+        Domain.TenantState.Creating => V1.TenantState.Creating,
+        Domain.TenantState.Active => V1.TenantState.Active,
+        Domain.TenantState.Suspended => V1.TenantState.Suspended,
+        _ => V1.TenantState.Deleting,
+    };
+
+    /// <summary>null = any state (unspecified).</summary>
+    public static Domain.TenantState? ToDomain(this V1.TenantState state) => state switch
+    {
+        V1.TenantState.Creating => Domain.TenantState.Creating,
+        V1.TenantState.Active => Domain.TenantState.Active,
+        V1.TenantState.Suspended => Domain.TenantState.Suspended,
+        V1.TenantState.Deleting => Domain.TenantState.Deleting,
+        _ => null,
+    };
+
+    public static V1.PlacementVerdict ToProto(this HostVerdict v) => new()
+    {
+        HostId = v.HostId,
+        HostName = v.Name,
+        Fits = v.Fits,
+        Headroom = v.Score,
+        Reasons = { v.Reasons },
+    };
+
+    private static V1.TenantSpec ToSpec(this Domain.TenantRecord t) => new()
+    {
+        Name = t.Name,
+        Database = t.DatabaseName,
+        PrimaryDomain = t.PrimaryDomain,
+        Aliases = { t.Aliases },
+        Modules = { t.Modules },
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;

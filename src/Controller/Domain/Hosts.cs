@@ -123,4 +123,7 @@ internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Rel
     public ReleaseArtifact? Artifact { get; init; }
 
     public ReleaseGate? Gate { get; init; }
+
+    /// <summary>The tenants placed on the host, by name (their aliases included).</summary>
+    public IReadOnlyList<TenantRecord> Tenants { get; init; } = [];
 }

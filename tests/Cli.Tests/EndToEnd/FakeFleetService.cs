@@ -360,6 +360,35 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
         return Task.FromResult(changed);
     }
 
+    public List<Tenant> Tenants { get; } = [];
+
+    /// <summary>What CreateTenant answers; null = NOT_FOUND would be wrong, so it refuses with RESOURCE_EXHAUSTED as a full fleet does.</summary>
+    public CreateTenantResponse? TenantCreated { get; set; }
+
+    public override Task<CreateTenantResponse> CreateTenant(CreateTenantRequest request, ServerCallContext context)
+    {
+        Record(context, nameof(CreateTenant), request);
+        return TenantCreated is { } response
+            ? Task.FromResult(response)
+            : throw new RpcException(new Status(StatusCode.ResourceExhausted, "placement: no host fits a small tenant; add a host"));
+    }
+
+    public override Task<ListTenantsResponse> ListTenants(ListTenantsRequest request, ServerCallContext context)
+    {
+        Record(context, nameof(ListTenants), request);
+        var response = new ListTenantsResponse { Truncated = request.Limit > 0 && Tenants.Count > request.Limit };
+        response.Tenants.AddRange(request.Limit > 0 ? Tenants.Take(request.Limit) : Tenants);
+        return Task.FromResult(response);
+    }
+
+    public override Task<Tenant> GetTenant(GetTenantRequest request, ServerCallContext context)
+    {
+        Record(context, nameof(GetTenant), request);
+        return Tenants.FirstOrDefault(t => t.Name == request.Name) is { } tenant
+            ? Task.FromResult(tenant)
+            : throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found"));
+    }
+
     private void Record(ServerCallContext context, string call, IMessage request)
     {
         Requests.Add(request);

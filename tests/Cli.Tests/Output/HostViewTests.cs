@@ -16,7 +16,7 @@ public sealed class HostViewTests
         var online = doc.RootElement[0];
         Assert.Equal(
             ["id", "name", "address", "state", "desiredGeneration", "appliedGeneration", "odoo", "lastSeen", "enrolledAt",
-                "lastConvergeSuccess", "lastConvergeError", "metrics"],
+                "lastConvergeSuccess", "lastConvergeError", "metrics", "tenants", "tenantRoom"],
             online.EnumerateObject().Select(p => p.Name));
         Assert.Equal("h-web01", online.GetProperty("id").GetString());
         Assert.Equal("online", online.GetProperty("state").GetString());
@@ -61,7 +61,7 @@ public sealed class HostViewTests
     {
         var row = HostView.ToRow(Samples.OnlineHost(), Samples.Now);
 
-        Assert.Equal(new HostRow("h-web01", "web-01", "10.0.0.11", "online", "3/4 *", "18.0@3f2a9c1d", "42s ago"), row);
+        Assert.Equal(new HostRow("h-web01", "web-01", "10.0.0.11", "online", "3/4 *", "18.0@3f2a9c1d", "42s ago") { Tenants = "0 (+0)" }, row);
         Assert.Equal("never", HostView.ToRow(Samples.SilentHost(), Samples.Now).LastSeen);
         Assert.Equal("-", HostView.ToRow(Samples.SilentHost(), Samples.Now).Odoo);
     }

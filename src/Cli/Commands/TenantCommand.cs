@@ -1,0 +1,218 @@
+using System.CommandLine;
+using OdooFleet.Cli.Input;
+using OdooFleet.Cli.Output;
+using OdooFleet.Contracts.V1;
+
+namespace OdooFleet.Cli.Commands;
+
+/// <summary>`fleet tenant create|list|show`: Odoo databases with their domains, placed on hosts with room.</summary>
+internal static class TenantCommand
+{
+    private const int MaxLimit = 10_000;
+
+    public static Command Create(CommandContext context)
+    {
+        var tenant = new Command("tenant", "Tenants: one Odoo database each, with its domains, nginx site and certificate, placed on a host with room")
+        {
+            CreateCreate(context), CreateList(context), CreateShow(context),
+        };
+        context.AddExamples(
+            tenant,
+            "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com --dry-run",
+            "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com",
+            "fleet tenant list --search acme",
+            "fleet tenant show acme");
+        return tenant;
+    }
+
+    private static Command CreateCreate(CommandContext context)
+    {
+        var name = new Argument<string>("name") { Description = "The tenant's name: 2-30 lowercase letters, digits and inner hyphens; also its database's name" };
+        var domains = new Option<string[]>("--domain")
+        {
+            Description = "A domain of the tenant (repeat): the first serves and must start with NAME (NAME.example.com or www.NAME.example.com), the others redirect to it",
+            HelpName = "domain",
+            Required = true,
+        };
+        var host = new Option<string?>("--host") { Description = "Place on this host (id or name); it must still have room", HelpName = "host" };
+        var selector = new Option<string[]>("--selector") { Description = "Only hosts with this label (KEY=VALUE, repeat: all must match)", HelpName = "k=v" };
+        var plan = new Option<string?>("--plan") { Description = "What the tenant reserves on its host: small, medium or large [default: small]", HelpName = "plan" };
+        var modules = new Option<string?>("--modules") { Description = "Odoo modules to install, comma-separated [default: base]", HelpName = "a,b" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only show where placement would put it, and why each host fits or not; change nothing" };
+        var output = CommandContext.OutputOption();
+        var create = new Command("create", "Place a tenant on a host with room, then its agent creates the database (without demo data), installs the modules and serves its domains")
+        {
+            name, domains, host, selector, plan, modules, dryRun, output,
+        };
+        create.SetAction(async (parse, ct) =>
+        {
+            var request = new CreateTenantRequest
+            {
+                Name = parse.GetValue(name) ?? "",
+                Domains = { parse.GetValue(domains) ?? [] },
+                Host = parse.GetValue(host) ?? "",
+                Plan = parse.GetValue(plan) ?? "",
+                DryRun = parse.GetValue(dryRun),
+            };
+            foreach (var (key, value) in LabelParser.Parse(parse.GetValue(selector) ?? [], "--selector"))
+            {
+                request.Selector[key] = value;
+            }
+
+            if (parse.GetValue(modules) is { } list)
+            {
+                var names = list.Split(',', StringSplitOptions.TrimEntries);
+                if (names.Any(n => n.Length == 0))
+                {
+                    throw CliException.Usage("--modules: an empty module name; give technical names separated by commas, e.g. --modules sale_management,account");
+                }
+
+                request.Modules.AddRange(names);
+            }
+
+            using var connection = context.Connect(parse);
+            // The controller makes the same request twice a no-op, so a retry after a lost answer is safe.
+            var response = await connection.CallAsync((client, options) => client.CreateTenantAsync(request, options), idempotent: true, ct);
+            if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
+            {
+                context.Renderer.Json(
+                    new TenantCreateJson(
+                        request.DryRun, response.Created, response.ChosenHost, response.Summary, response.Generation,
+                        response.Tenant is null ? null : TenantView.ToJson(response.Tenant), [.. response.Placement.Select(TenantView.ToJson)]),
+                    OutputJsonContext.Default.TenantCreateJson);
+                return request.DryRun && response.ChosenHost.Length == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+            }
+
+            if (response.Placement.Count > 0)
+            {
+                context.Renderer.Table(["HOST", "FITS", "HEADROOM", "WHY"], response.Placement.Select(TenantView.ToRow));
+            }
+
+            if (request.DryRun)
+            {
+                context.Renderer.Line($"placement: {response.Summary}");
+                context.Renderer.Line("dry run: nothing was created; run again without --dry-run to create it");
+                return response.ChosenHost.Length == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+            }
+
+            var t = response.Tenant;
+            context.Renderer.Line(response.Created
+                ? Formats.Invariant($"{t.Name}: placed on {t.HostName} ({t.Plan}); desired generation {response.Generation}: its agent creates database {t.Database}, installs {string.Join(", ", t.Modules)} and serves {t.Url}")
+                : $"{t.Name}: {response.Summary} ({TenantView.State(t.State)}, {t.Url})");
+            context.Renderer.Line($"state: {TenantView.State(t.State)} (active once the host has converged it; see `fleet tenant show {t.Name}`)");
+            return ExitCodes.Ok;
+        });
+        context.AddExamples(
+            create,
+            "fleet tenant create acme --domain acme.erp.example.com --dry-run       # where it would go and why",
+            "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com --plan medium",
+            "fleet tenant create acme --domain www.acme.example.com --selector region=eu --modules sale_management,account",
+            "fleet tenant create acme --domain acme.erp.example.com --host web-01 -o json",
+            "",
+            "Placement picks, among online hosts matching --host or --selector, the one with the most headroom",
+            "after reserving the plan's RAM, share of a worker and disk, under the per-host tenant limit; no host",
+            "is ever over-committed. Plans: small (64 MiB, 1/20 worker, 1 GiB), medium (256 MiB, 1/4 worker,",
+            "5 GiB), large (1 GiB, 1 worker, 20 GiB). The host's Odoo finds the database from the primary",
+            "domain's first label (dbfilter ^%d$), so that label is the tenant's name; aliases redirect to it.",
+            "The same command again changes nothing; other arguments for an existing name are refused.",
+            "Needs the operator role; audited.",
+            "",
+            "Exit codes: 0 created (or already there with these arguments; dry run: a host fits), 1 refused",
+            "(name or domain taken, no host fits), 2 bad input, 5 no such host (or not allowed).");
+        return create;
+    }
+
+    private static Command CreateList(CommandContext context)
+    {
+        var host = new Option<string?>("--host") { Description = "Only tenants on this host (id or name)", HelpName = "host" };
+        var state = new Option<string?>("--state") { Description = "Only tenants in this state: creating, active, suspended or deleting", HelpName = "state" };
+        var search = new Option<string?>("--search") { Description = "Only tenants whose name or any domain contains this text (case-insensitive)", HelpName = "text" };
+        var limit = CommandContext.CountOption("--limit", "At most this many tenants, by name (1-10000) [default: 1000]", 1, MaxLimit, "5000");
+        var output = CommandContext.OutputOption();
+        var list = new Command("list", "Tenants by name: host, state, plan and primary domain") { host, state, search, limit, output };
+        list.SetAction(async (parse, ct) =>
+        {
+            var request = new ListTenantsRequest
+            {
+                Host = parse.GetValue(host) ?? "",
+                State = ParseState(parse.GetValue(state)),
+                Search = parse.GetValue(search) ?? "",
+                Limit = parse.GetValue(limit) ?? 0,
+            };
+            using var connection = context.Connect(parse);
+            var response = await connection.CallAsync((client, options) => client.ListTenantsAsync(request, options), idempotent: true, ct);
+            if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
+            {
+                context.Renderer.Json(new TenantListJson([.. response.Tenants.Select(TenantView.ToJson)], response.Truncated), OutputJsonContext.Default.TenantListJson);
+                return ExitCodes.Ok;
+            }
+
+            if (response.Tenants.Count == 0)
+            {
+                context.Renderer.Line("no tenants match; create one with `fleet tenant create NAME --domain NAME.example.com`");
+                return ExitCodes.Ok;
+            }
+
+            context.Renderer.Table(["NAME", "HOST", "STATE", "PLAN", "DOMAIN", "CREATED"], response.Tenants.Select(TenantView.ToRow));
+            if (response.Truncated)
+            {
+                context.Renderer.Line(Formats.Invariant($"(more tenants match than the {response.Tenants.Count} shown: narrow with --search or raise --limit)"));
+            }
+
+            return ExitCodes.Ok;
+        });
+        context.AddExamples(
+            list,
+            "fleet tenant list",
+            "fleet tenant list --search acme                 # a part of a name or of any domain",
+            "fleet tenant list --host web-01 --state creating",
+            "fleet tenant list --limit 10000 -o json | jq -r '.tenants[].primaryDomain'",
+            "",
+            "Exit codes: 0 listed (also when none match), 2 bad option, 5 no such host (or not allowed).");
+        return list;
+    }
+
+    private static Command CreateShow(CommandContext context)
+    {
+        var name = new Argument<string>("name") { Description = "Tenant name or id" };
+        var output = CommandContext.OutputOption();
+        var show = new Command("show", "One tenant: host, domains, database, sizes, last backup and state") { name, output };
+        show.SetAction(async (parse, ct) =>
+        {
+            var request = new GetTenantRequest { Name = parse.GetValue(name) ?? "" };
+            using var connection = context.Connect(parse);
+            var tenant = await connection.CallAsync((client, options) => client.GetTenantAsync(request, options), idempotent: true, ct);
+            if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
+            {
+                context.Renderer.Json(TenantView.ToJson(tenant), OutputJsonContext.Default.TenantJson);
+                return ExitCodes.Ok;
+            }
+
+            var details = TenantView.Details(tenant, context.Host.Time.GetUtcNow());
+            var width = details.Max(d => d.Label.Length) + 1;
+            foreach (var (label, value) in details)
+            {
+                context.Renderer.Line($"{(label + ":").PadRight(width)} {value}");
+            }
+
+            return ExitCodes.Ok;
+        });
+        context.AddExamples(
+            show,
+            "fleet tenant show acme",
+            "fleet tenant show acme -o json | jq -r .url",
+            "",
+            "Exit codes: 0 shown, 2 malformed name, 5 no such tenant (or not allowed).");
+        return show;
+    }
+
+    private static TenantState ParseState(string? text) => text switch
+    {
+        null or "" => TenantState.Unspecified,
+        "creating" => TenantState.Creating,
+        "active" => TenantState.Active,
+        "suspended" => TenantState.Suspended,
+        "deleting" => TenantState.Deleting,
+        _ => throw CliException.Usage($"--state: '{new string([.. text.Take(32).Select(c => char.IsControl(c) ? '?' : c)])}' is not a tenant state; use creating, active, suspended or deleting"),
+    };
+}

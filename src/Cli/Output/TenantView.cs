@@ -1,0 +1,47 @@
+using OdooFleet.Contracts.V1;
+
+namespace OdooFleet.Cli.Output;
+
+/// <summary>How tenants and placements look in tables, details and `-o json`.</summary>
+internal static class TenantView
+{
+    public static string State(TenantState state) => state switch
+    {
+        TenantState.Creating => "creating",
+        TenantState.Active => "active",
+        TenantState.Suspended => "suspended",
+        TenantState.Deleting => "deleting",
+        _ => "unknown",
+    };
+
+    public static TenantJson ToJson(Tenant t) => new(
+        t.Id, t.Name, t.HostId, t.HostName, t.Plan, State(t.State), t.Database, t.PrimaryDomain, [.. t.Aliases], [.. t.Modules], t.Url,
+        t.DatabaseBytes < 0 ? null : t.DatabaseBytes, t.FilestoreBytes < 0 ? null : t.FilestoreBytes,
+        Formats.Iso(t.LastBackupAt), Formats.Iso(t.CreatedAt), Formats.Iso(t.UpdatedAt));
+
+    public static PlacementJson ToJson(PlacementVerdict v) => new(v.HostId, v.HostName, v.Fits, Math.Round(v.Headroom, 4), [.. v.Reasons]);
+
+    public static IReadOnlyList<string> ToRow(Tenant t) =>
+        [t.Name, t.HostName.Length > 0 ? t.HostName : t.HostId, State(t.State), t.Plan, t.PrimaryDomain, Formats.Iso(t.CreatedAt) ?? ""];
+
+    public static IReadOnlyList<string> ToRow(PlacementVerdict v) =>
+        [v.HostName, v.Fits ? "yes" : "no", v.Fits ? Formats.Invariant($"{v.Headroom * 100:0.#} %") : "-", string.Join("; ", v.Reasons)];
+
+    public static IReadOnlyList<(string Label, string Value)> Details(Tenant t, DateTimeOffset now) =>
+    [
+        ("name", t.Name),
+        ("id", t.Id),
+        ("state", State(t.State)),
+        ("host", $"{t.HostName} ({t.HostId})"),
+        ("plan", t.Plan),
+        ("url", t.Url),
+        ("domains", string.Join(", ", [t.PrimaryDomain, .. t.Aliases.Select(a => $"{a} (redirects)")])),
+        ("database", t.Database),
+        ("modules", string.Join(", ", t.Modules)),
+        ("database size", t.DatabaseBytes < 0 ? "not reported yet" : Formats.Bytes(t.DatabaseBytes)),
+        ("filestore size", t.FilestoreBytes < 0 ? "not reported yet" : Formats.Bytes(t.FilestoreBytes)),
+        ("last backup", t.LastBackupAt is null ? "none yet" : $"{Formats.Iso(t.LastBackupAt)} ({Formats.Ago(t.LastBackupAt.ToDateTimeOffset(), now)})"),
+        ("created", Formats.Iso(t.CreatedAt) ?? ""),
+        ("updated", Formats.Iso(t.UpdatedAt) ?? ""),
+    ];
+}

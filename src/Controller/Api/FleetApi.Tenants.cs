@@ -1,0 +1,189 @@
+using Grpc.Core;
+using OdooFleet.Contracts.V1;
+using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Grains;
+using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Planning;
+using Host = OdooFleet.Contracts.V1.Host;
+using TenantState = OdooFleet.Contracts.V1.TenantState;
+
+namespace OdooFleet.Controller.Api;
+
+/// <summary>FleetService: tenants (create with placement, list, show).</summary>
+internal sealed partial class FleetApi
+{
+    private const int DefaultTenantLimit = 1000;
+
+    public override async Task<CreateTenantResponse> CreateTenant(CreateTenantRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var tenantRequest = new TenantRequest(
+            request.Name,
+            [.. request.Domains],
+            request.Plan.Length == 0 ? TenantRules.DefaultPlan : request.Plan,
+            request.Host.Length == 0 ? null : request.Host,
+            new SortedDictionary<string, string>(request.Selector, StringComparer.Ordinal),
+            request.Modules.Count == 0 ? [TenantRules.DefaultModules] : [.. request.Modules]);
+        var errors = TenantRules.Validate(tenantRequest);
+        if (errors.Count > 0)
+        {
+            throw Invalid(string.Join("; ", errors));
+        }
+
+        var plan = TenantPlan.Find(tenantRequest.Plan)!;
+        var now = time.GetUtcNow();
+        var fleet = await hosts.ListAsync(ct);
+        if (tenantRequest.Host is { } named && !fleet.Any(h => h.Name == named || h.Id == named))
+        {
+            throw HostNotFound(named);
+        }
+
+        // A host's own site (fleet host configure --domain) and a tenant never share a name: nginx would serve only one.
+        if (fleet.FirstOrDefault(h => h.Profile.Domains.Intersect(tenantRequest.Domains, StringComparer.Ordinal).Any()) is { } owner)
+        {
+            var domain = owner.Profile.Domains.Intersect(tenantRequest.Domains, StringComparer.Ordinal).First();
+            throw new RpcException(new Status(StatusCode.AlreadyExists,
+                $"domain: {domain} is host {owner.Name}'s own domain (fleet host configure --domain), and a domain serves one site only; use another domain"));
+        }
+
+        var placement = new PlacementRequest(plan, tenantRequest.Host, tenantRequest.Selector);
+        PlacementDecision Place(IReadOnlyDictionary<string, TenantLoad> loads) => TenantPlacement.Place(
+            placement,
+            [.. fleet.Select(h => PlacementHost.From(h, loads.GetValueOrDefault(h.Id, TenantLoad.None), now, OfflineAfter))],
+            PlacementPolicy.Default);
+
+        if (request.DryRun)
+        {
+            var decision = Place(await tenants.LoadsAsync(ct));
+            var existing = await tenants.FindAsync(tenantRequest.Name, ct);
+            return Response(decision, existing is null
+                ? decision.Summary
+                : $"tenant {existing.Name} exists already (on {existing.HostName}): create with its arguments changes nothing, other arguments are refused; "
+                  + $"for a new tenant this placement holds: {decision.Summary}");
+        }
+
+        var result = await tenants.CreateAsync(Identifiers.New("n"), tenantRequest, Place, now, ct);
+        switch (result.Outcome)
+        {
+            case TenantCreation.Created:
+            {
+                var tenant = result.Tenant!;
+                LogTenantCreated(logger, tenant.Name, tenant.HostId, result.Generation, ApiTokenInterceptor.CallerOf(context).Actor);
+                await TellHostAsync(tenant.HostId, result.Generation);
+                var response = Response(result.Placement!, result.Placement!.Summary);
+                response.Tenant = tenant.ToProto();
+                response.Created = true;
+                response.Generation = result.Generation;
+                return response;
+            }
+
+            case TenantCreation.AlreadyExists:
+            {
+                // Resumable: a create repeated after a lost message or a controller restart tells the host again.
+                var tenant = result.Tenant!;
+                if (fleet.FirstOrDefault(h => h.Id == tenant.HostId) is { } host && host.AppliedGeneration < result.Generation)
+                {
+                    await TellHostAsync(tenant.HostId, result.Generation);
+                }
+
+                return new CreateTenantResponse
+                {
+                    Tenant = tenant.ToProto(),
+                    Created = false,
+                    Generation = result.Generation,
+                    ChosenHost = tenant.HostName,
+                    Summary = $"tenant {tenant.Name} exists already with these arguments on {tenant.HostName}: nothing changed",
+                };
+            }
+
+            case TenantCreation.NameTaken:
+            {
+                var t = result.Tenant!;
+                throw new RpcException(new Status(StatusCode.AlreadyExists,
+                    $"name: tenant '{t.Name}' exists already with other arguments ({t.Plan} on {t.HostName}, primary domain {t.PrimaryDomain}); "
+                    + $"the same arguments again change nothing; pick another name, or see it with `fleet tenant show {t.Name}`"));
+            }
+
+            case TenantCreation.DomainTaken:
+                throw new RpcException(new Status(StatusCode.AlreadyExists,
+                    $"domain: {result.Detail} already serves another tenant, and a domain serves one tenant only; use another domain"));
+
+            default:
+                throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"placement: {result.Detail}; see why for each host with `fleet tenant create {tenantRequest.Name} ... --dry-run`"));
+        }
+    }
+
+    public override async Task<ListTenantsResponse> ListTenants(ListTenantsRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (request.Limit is < 0 or > TenantStore.MaxListLimit)
+        {
+            throw Invalid($"limit: must be between 1 and {TenantStore.MaxListLimit}, or 0 for {DefaultTenantLimit} (e.g. --limit 5000)");
+        }
+
+        if (TenantRules.CheckSearch(request.Search) is { } searchError)
+        {
+            throw Invalid(searchError);
+        }
+
+        if (!Enum.IsDefined(request.State))
+        {
+            throw Invalid("state: unknown; use creating, active, suspended or deleting");
+        }
+
+        var hostId = request.Host.Length == 0 ? null : (await FindHostAsync(request.Host, ct)).Id;
+        var limit = request.Limit == 0 ? DefaultTenantLimit : request.Limit;
+        var found = await tenants.ListAsync(new TenantFilter(hostId, request.State.ToDomain(), request.Search, limit), ct);
+        var response = new ListTenantsResponse { Truncated = found.Count > limit };
+        response.Tenants.AddRange(found.Take(limit).Select(t => t.ToProto()));
+        return response;
+    }
+
+    public override async Task<Tenant> GetTenant(GetTenantRequest request, ServerCallContext context)
+    {
+        if (!Validation.IsHostName(request.Name))
+        {
+            throw Invalid($"name: '{Printable(request.Name)}' is not a tenant name or id (lowercase letters, digits and inner hyphens); list them with `fleet tenant list`");
+        }
+
+        var tenant = await tenants.FindAsync(request.Name, context.CancellationToken)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found; search with `fleet tenant list --search {request.Name}`"));
+        return tenant.ToProto();
+    }
+
+    /// <summary>The host's tenants and how many more small ones fit (what `fleet hosts` shows).</summary>
+    private Host WithTenants(Host proto, HostRecord host, IReadOnlyDictionary<string, TenantLoad> loads, DateTimeOffset now)
+    {
+        var placed = PlacementHost.From(host, loads.GetValueOrDefault(host.Id, TenantLoad.None), now, OfflineAfter);
+        proto.Tenants = placed.Load.Tenants;
+        proto.TenantRoom = TenantPlacement.Room(placed, TenantPlan.Small, PlacementPolicy.Default) ?? -1;
+        return proto;
+    }
+
+    private static CreateTenantResponse Response(PlacementDecision decision, string summary)
+    {
+        var response = new CreateTenantResponse { Summary = summary, ChosenHost = decision.Chosen?.Name ?? "" };
+        response.Placement.AddRange(decision.Verdicts.Select(v => v.ToProto()));
+        return response;
+    }
+
+    /// <summary>The tenant is persisted; telling the host is level-based (its heartbeat ack carries the desired generation too).</summary>
+    private async Task TellHostAsync(string hostId, long generation)
+    {
+        try
+        {
+            await grains.GetGrain<IHostGrain>(hostId).ResendConverge();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogTenantConvergeNotSent(logger, hostId, generation, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} placed on host {HostId} by {Actor}: desired generation {Generation}")]
+    private static partial void LogTenantCreated(ILogger logger, string tenant, string hostId, long generation, string actor);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Converge for host {HostId} generation {Generation} not sent now ({Error}); the heartbeat carries it")]
+    private static partial void LogTenantConvergeNotSent(ILogger logger, string hostId, long generation, string error);
+}

@@ -1,0 +1,181 @@
+using System.Text.Json;
+using Google.Protobuf.WellKnownTypes;
+using Microsoft.Extensions.Time.Testing;
+using OdooFleet.Cli.Tests.Support;
+using OdooFleet.Contracts.V1;
+
+namespace OdooFleet.Cli.Tests.EndToEnd;
+
+/// <summary>`fleet tenant create|list|show` against a real in-process gRPC server.</summary>
+public sealed class TenantCommandTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 5, 8, 0, 0, TimeSpan.Zero);
+
+    private static Task<CliResult> RunAsync(params string[] args) => CliRun.RunAsync(args, time: new FakeTimeProvider(Now));
+
+    private static Tenant Tenant(string name) => new()
+    {
+        Id = "n-3kq9t2mzpa",
+        Name = name,
+        HostId = "h-web01",
+        HostName = "web-01",
+        Plan = "small",
+        State = TenantState.Creating,
+        Database = name,
+        PrimaryDomain = $"{name}.erp.example.com",
+        Aliases = { $"erp.{name}.com" },
+        Modules = { "base" },
+        Url = $"https://{name}.erp.example.com/",
+        DatabaseBytes = -1,
+        FilestoreBytes = 12 << 20,
+        CreatedAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-5)),
+        UpdatedAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-5)),
+    };
+
+    private static PlacementVerdict Verdict(string host, bool fits, params string[] reasons) => new()
+    {
+        HostId = $"h-{host}",
+        HostName = host,
+        Fits = fits,
+        Headroom = fits ? 0.875 : 0,
+        Reasons = { reasons },
+    };
+
+    [Fact]
+    public async Task Create_DryRun_SendsEverythingAndShowsEachHostsVerdict()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.TenantCreated = new CreateTenantResponse
+        {
+            ChosenHost = "web-01",
+            Summary = "web-01: fits a small tenant",
+            Placement = { Verdict("web-01", true, "fits: after placing, RAM 64/7168 MiB"), Verdict("web-02", false, "RAM: 7168 MiB reserved + 64 MiB > 7168 MiB") },
+        };
+
+        var result = await RunAsync(
+            "--controller", controller.Address, "tenant", "create", "acme", "--domain", "acme.erp.example.com", "--domain", "erp.acme.com",
+            "--selector", "region=eu", "--plan", "medium", "--modules", "sale_management, account", "--dry-run");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var sent = Assert.IsType<CreateTenantRequest>(Assert.Single(controller.Service.Requests));
+        Assert.Equal(("acme", "medium", true, ""), (sent.Name, sent.Plan, sent.DryRun, sent.Host));
+        Assert.Equal(["acme.erp.example.com", "erp.acme.com"], sent.Domains);
+        Assert.Equal(["sale_management", "account"], sent.Modules);
+        Assert.Equal("eu", sent.Selector["region"]);
+        Assert.Contains("87.5 %", result.Out, StringComparison.Ordinal);
+        Assert.Contains("RAM: 7168 MiB reserved", result.Out, StringComparison.Ordinal);
+        Assert.Contains("dry run: nothing was created", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Create_Placed_SaysWhereAndTheUrl()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.TenantCreated = new CreateTenantResponse { Created = true, ChosenHost = "web-01", Generation = 7, Tenant = Tenant("acme"), Summary = "web-01: fits" };
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "create", "acme", "--domain", "acme.erp.example.com", "-o", "json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.Out);
+        Assert.True(json.RootElement.GetProperty("created").GetBoolean());
+        Assert.Equal(7, json.RootElement.GetProperty("generation").GetInt64());
+        Assert.Equal("https://acme.erp.example.com/", json.RootElement.GetProperty("tenant").GetProperty("url").GetString());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("tenant").GetProperty("databaseBytes").ValueKind);
+    }
+
+    [Fact]
+    public async Task Create_NoHostFits_ExitOneWithTheControllersReason()
+    {
+        await using var controller = await TestController.StartAsync();
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "create", "acme", "--domain", "acme.erp.example.com");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("no host fits a small tenant", result.Err, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--modules", "sale,,account", "--modules: an empty module name")]
+    [InlineData("--selector", "region", "--selector: 'region' is not KEY=VALUE")]
+    public async Task Create_BadOption_UsageWithoutACall(string option, string value, string expected)
+    {
+        await using var controller = await TestController.StartAsync();
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "create", "acme", "--domain", "acme.erp.example.com", option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Err, StringComparison.Ordinal);
+        Assert.Empty(controller.Service.Requests);
+    }
+
+    [Fact]
+    public async Task Create_WithoutDomain_Usage()
+    {
+        var result = await RunAsync("--controller", "http://127.0.0.1:1", "tenant", "create", "acme");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--domain", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_FiltersSentAndTableWithTruncationNote()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.Tenants.AddRange([Tenant("acme"), Tenant("beta")]);
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "list", "--host", "web-01", "--state", "creating", "--search", "ac", "--limit", "1");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var sent = Assert.IsType<ListTenantsRequest>(Assert.Single(controller.Service.Requests));
+        Assert.Equal(("web-01", TenantState.Creating, "ac", 1), (sent.Host, sent.State, sent.Search, sent.Limit));
+        Assert.Contains("acme.erp.example.com", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("beta", result.Out, StringComparison.Ordinal);
+        Assert.Contains("more tenants match", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task List_Json_TenantsAndTruncated()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.Tenants.Add(Tenant("acme"));
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "list", "-o", "json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.Out);
+        Assert.False(json.RootElement.GetProperty("truncated").GetBoolean());
+        Assert.Equal("creating", json.RootElement.GetProperty("tenants")[0].GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task List_BadState_UsageWithoutACall()
+    {
+        var result = await RunAsync("--controller", "http://127.0.0.1:1", "tenant", "list", "--state", "gone");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--state: 'gone' is not a tenant state", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_Tenant_DetailsAndMissingIsExitFive()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.Tenants.Add(Tenant("acme"));
+
+        var shown = await RunAsync("--controller", controller.Address, "tenant", "show", "acme");
+        var missing = await RunAsync("--controller", controller.Address, "tenant", "show", "nope");
+
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Contains("erp.acme.com (redirects)", shown.Out, StringComparison.Ordinal);
+        Assert.Contains("not reported yet", shown.Out, StringComparison.Ordinal);
+        Assert.Contains("12.0 MiB", shown.Out, StringComparison.Ordinal);
+        Assert.Contains("none yet", shown.Out, StringComparison.Ordinal);
+        Assert.Equal(5, missing.ExitCode);
+    }
+
+    [Fact]
+    public async Task Help_Create_TeachesWithExamples()
+    {
+        var result = await RunAsync("tenant", "create", "--help");
+        Assert.Contains("fleet tenant create acme --domain acme.erp.example.com --dry-run", result.Out, StringComparison.Ordinal);
+        Assert.Contains("dbfilter ^%d$", result.Out, StringComparison.Ordinal);
+    }
+}

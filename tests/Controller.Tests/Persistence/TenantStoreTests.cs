@@ -1,0 +1,191 @@
+using Npgsql;
+using OdooFleet.Controller.Domain;
+using OdooFleet.Controller.Persistence;
+using OdooFleet.Controller.Planning;
+using Xunit;
+
+namespace OdooFleet.Controller.Tests.Persistence;
+
+public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFixture<MigratedDatabaseFixture>
+{
+    private static readonly DateTimeOffset Now = new(2026, 12, 5, 8, 0, 0, TimeSpan.Zero);
+    private readonly TenantStore tenants = new(fixture.Database.DataSource);
+    private readonly EnrollmentStore enrollment = new(fixture.Database.DataSource);
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static string Unique(string prefix) => $"{prefix}{Guid.NewGuid():N}"[..16];
+
+    private async Task<HostRecord> EnrollAsync()
+    {
+        var token = Identifiers.Hash(Identifiers.NewSecret("oft"));
+        await enrollment.CreateTokenAsync(Identifiers.New("t"), token, Now, Now.AddHours(1), Ct);
+        var host = new HostRecord(
+            Identifiers.New("h"), Unique("n"), "10.0.0.1", Now, null, null, null, 0, null, 0, 0, null, false, "", "q");
+        Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(token, host, null, Now, "{}", _ => Task.CompletedTask, Ct));
+        return host;
+    }
+
+    private static TenantRequest Request(string name, params string[] domains) =>
+        new(name, domains.Length == 0 ? [$"{name}.example.com"] : domains, "small", null, new Dictionary<string, string>(), ["base"]);
+
+    /// <summary>Places on the given host only (the pure placement is tested on its own).</summary>
+    private static Func<IReadOnlyDictionary<string, TenantLoad>, PlacementDecision> On(HostRecord host) => loads =>
+    {
+        var verdict = new HostVerdict(host.Id, host.Name, true, 1, [$"fits with {loads.GetValueOrDefault(host.Id, TenantLoad.None).Tenants} placed"]);
+        return new PlacementDecision(verdict, [verdict], "test");
+    };
+
+    private static PlacementDecision Nowhere(IReadOnlyDictionary<string, TenantLoad> loads) => new(null, [], "no host fits");
+
+    private async Task<long> DesiredGenerationAsync(string hostId)
+    {
+        await using var cmd = fixture.Database.DataSource.CreateCommand("SELECT desired_generation FROM hosts WHERE id = $1");
+        cmd.Parameters.AddWithValue(hostId);
+        return (long)(await cmd.ExecuteScalarAsync(Ct))!;
+    }
+
+    [Fact]
+    public async Task CreateAsync_New_StoredOnTheHostWithANewGenerationAndAnEvent()
+    {
+        var host = await EnrollAsync();
+        var before = await DesiredGenerationAsync(host.Id);
+        var name = Unique("t");
+        var result = await tenants.CreateAsync(Identifiers.New("n"), Request(name, $"{name}.example.com", $"www.{name}.example.com"), On(host), Now, Ct);
+
+        Assert.Equal(TenantCreation.Created, result.Outcome);
+        Assert.Equal(before + 1, result.Generation);
+        Assert.Equal(result.Generation, await DesiredGenerationAsync(host.Id));
+        var stored = await tenants.FindAsync(name, Ct);
+        Assert.NotNull(stored);
+        Assert.Equal((host.Id, host.Name, TenantState.Creating, name), (stored.HostId, stored.HostName, stored.State, stored.DatabaseName));
+        Assert.Equal($"{name}.example.com", stored.PrimaryDomain);
+        Assert.Equal([$"www.{name}.example.com"], stored.Aliases);
+        Assert.Equal(1, (await tenants.LoadsAsync(Ct))[host.Id].Tenants);
+
+        await using var events = fixture.Database.DataSource.CreateCommand("SELECT count(*) FROM events WHERE type = 'TenantCreated' AND subject = $1");
+        events.Parameters.AddWithValue(stored.Id);
+        Assert.Equal(1L, await events.ExecuteScalarAsync(Ct));
+    }
+
+    [Fact]
+    public async Task CreateAsync_SameRequestTwice_SecondIsANoOp()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        var first = await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now, Ct);
+        var second = await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now.AddMinutes(1), Ct);
+
+        Assert.Equal(TenantCreation.AlreadyExists, second.Outcome);
+        Assert.Equal(first.Tenant!.Id, second.Tenant!.Id);
+        Assert.Equal(first.Generation, second.Generation);
+        Assert.Equal(1, (await tenants.LoadsAsync(Ct))[host.Id].Tenants);
+    }
+
+    [Fact]
+    public async Task CreateAsync_SameNameOtherArguments_NameTaken()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now, Ct);
+
+        var other = await tenants.CreateAsync(Identifiers.New("n"), Request(name) with { Plan = "large" }, On(host), Now, Ct);
+
+        Assert.Equal(TenantCreation.NameTaken, other.Outcome);
+        Assert.Equal("small", other.Tenant!.Plan);
+    }
+
+    [Fact]
+    public async Task CreateAsync_DomainOfAnotherTenant_DomainTakenAndNothingStored()
+    {
+        var host = await EnrollAsync();
+        var (a, b) = (Unique("a"), Unique("b"));
+        await tenants.CreateAsync(Identifiers.New("n"), Request(a, $"{a}.example.com", $"shop.{a}.example.com"), On(host), Now, Ct);
+
+        var result = await tenants.CreateAsync(Identifiers.New("n"), Request(b, $"{b}.example.com", $"shop.{a}.example.com"), On(host), Now, Ct);
+
+        Assert.Equal(TenantCreation.DomainTaken, result.Outcome);
+        Assert.Equal($"shop.{a}.example.com (tenant {a})", result.Detail);
+        Assert.Null(await tenants.FindAsync(b, Ct));
+    }
+
+    [Fact]
+    public async Task TenantDomains_DuplicateInsertedDirectly_RefusedByPostgres()
+    {
+        var host = await EnrollAsync();
+        var (a, b) = (Unique("a"), Unique("b"));
+        await tenants.CreateAsync(Identifiers.New("n"), Request(a), On(host), Now, Ct);
+        var other = await tenants.CreateAsync(Identifiers.New("n"), Request(b), On(host), Now, Ct);
+
+        await using var cmd = fixture.Database.DataSource.CreateCommand("INSERT INTO tenant_domains (domain, tenant_id, position) VALUES ($1, $2, 1)");
+        cmd.Parameters.AddWithValue($"{a}.example.com");
+        cmd.Parameters.AddWithValue(other.Tenant!.Id);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => cmd.ExecuteNonQueryAsync(Ct));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, error.SqlState);
+    }
+
+    [Fact]
+    public async Task CreateAsync_NoHostFits_NothingStored()
+    {
+        var name = Unique("t");
+        var result = await tenants.CreateAsync(Identifiers.New("n"), Request(name), Nowhere, Now, Ct);
+
+        Assert.Equal(TenantCreation.NoHostFits, result.Outcome);
+        Assert.Null(await tenants.FindAsync(name, Ct));
+    }
+
+    [Fact]
+    public async Task CreateAsync_ConcurrentCreates_PlacementSeesEveryEarlierTenant()
+    {
+        var host = await EnrollAsync();
+        var seen = new System.Collections.Concurrent.ConcurrentBag<int>();
+        PlacementDecision Counting(IReadOnlyDictionary<string, TenantLoad> loads)
+        {
+            seen.Add(loads.GetValueOrDefault(host.Id, TenantLoad.None).Tenants);
+            return On(host)(loads);
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => tenants.CreateAsync(Identifiers.New("n"), Request(Unique("c")), Counting, Now, Ct)));
+
+        // Serialised by the placement lock: each placement saw a different number of tenants already there.
+        Assert.Equal(Enumerable.Range(0, 8), seen.Order());
+    }
+
+    [Fact]
+    public async Task ListAsync_FiltersAndSearch()
+    {
+        var host = await EnrollAsync();
+        var other = await EnrollAsync();
+        var tag = Unique("q");
+        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-alpha", $"{tag}-alpha.erp.com"), On(host), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-beta", $"{tag}-beta.erp.com", $"shop-{tag}.example.org"), On(other), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request($"{tag}-gamma"), On(other), Now, Ct);
+
+        async Task<string[]> Names(TenantFilter filter) => [.. (await tenants.ListAsync(filter, Ct)).Select(t => t.Name)];
+
+        Assert.Equal([$"{tag}-alpha", $"{tag}-beta", $"{tag}-gamma"], await Names(new(null, null, tag, 100)));
+        Assert.Equal([$"{tag}-beta"], await Names(new(null, null, $"shop-{tag}", 100)));
+        Assert.Equal([$"{tag}-beta"], await Names(new(null, null, $"SHOP-{tag.ToUpperInvariant()}.EXAMPLE", 100)));
+        Assert.Equal([$"{tag}-alpha"], await Names(new(host.Id, null, "", 100)));
+        Assert.Equal([$"{tag}-beta", $"{tag}-gamma"], await Names(new(other.Id, TenantState.Creating, "", 100)));
+        Assert.Empty(await Names(new(other.Id, TenantState.Active, "", 100)));
+        Assert.Empty(await Names(new(null, null, $"{tag}%", 100)));
+        Assert.Empty(await Names(new(null, null, "o'brien\\_%", 100)));
+        Assert.Equal(2, (await tenants.ListAsync(new(null, null, tag, 1), Ct)).Count);
+    }
+
+    [Fact]
+    public async Task ForHostAndMarkCreated_TenantsOfTheHostBecomeActiveOnceItsGenerationConverged()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        var created = await tenants.CreateAsync(Identifiers.New("n"), Request(name, $"{name}.example.com", $"www.{name}.example.com"), On(host), Now, Ct);
+
+        var onHost = Assert.Single(await tenants.ForHostAsync(host.Id, Ct));
+        Assert.Equal([$"www.{name}.example.com"], onHost.Aliases);
+        Assert.Empty(await tenants.MarkCreatedAsync(host.Id, created.Generation - 1, Now, Ct));
+        Assert.Equal([name], await tenants.MarkCreatedAsync(host.Id, created.Generation, Now, Ct));
+        Assert.Empty(await tenants.MarkCreatedAsync(host.Id, created.Generation, Now, Ct));
+        Assert.Equal(TenantState.Active, (await tenants.FindAsync(name, Ct))!.State);
+    }
+}
