@@ -66,6 +66,10 @@ internal sealed class FleetConnection : IDisposable
                     MoveToNext();
                 }
             }
+            catch (RpcException e) when (RpcErrors.IsOwnCancellation(e, cancellationToken))
+            {
+                throw new OperationCanceledException(e.Status.Detail, e, cancellationToken);
+            }
             catch (RpcException e)
             {
                 throw RpcErrors.Map(e, Display(CurrentAddress), ApiTokenConfigured);

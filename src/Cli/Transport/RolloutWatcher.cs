@@ -38,6 +38,10 @@ internal sealed class RolloutWatcher(FleetConnection connection, CliHost host)
 
                 problem = "the stream ended before the rollout did";
             }
+            catch (RpcException e) when (RpcErrors.IsOwnCancellation(e, cancellationToken))
+            {
+                throw new OperationCanceledException(e.Status.Detail, e, cancellationToken);
+            }
             catch (RpcException e) when (RpcErrors.IsTransient(e) && !cancellationToken.IsCancellationRequested)
             {
                 problem = RpcErrors.Detail(e);

@@ -74,6 +74,14 @@ internal static class RpcErrors
         return false;
     }
 
+    /// <summary>
+    /// Our own cancellation (Ctrl+C, a --timeout) surfacing as a CANCELLED status instead of an
+    /// OperationCanceledException: the client reports it that way when the token fires while a
+    /// stream read is already failing, despite ThrowOperationCanceledOnCancellation.
+    /// </summary>
+    public static bool IsOwnCancellation(RpcException error, CancellationToken cancellationToken) =>
+        error.StatusCode == StatusCode.Cancelled && cancellationToken.IsCancellationRequested;
+
     /// <summary>Failures a watch survives by reconnecting: the controller went away, not the rollout.</summary>
     public static bool IsTransient(RpcException error) =>
         error.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown or StatusCode.Aborted or StatusCode.Cancelled;

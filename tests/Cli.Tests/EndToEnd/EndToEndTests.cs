@@ -242,7 +242,7 @@ public sealed class EndToEndTests : IDisposable
         time.Advance(TimeSpan.FromMinutes(10));
         var result = await run.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
 
-        Assert.Equal(ExitCodes.Timeout, result.ExitCode);
+        Assert.True(result.ExitCode == ExitCodes.Timeout, result.ToString());
         Assert.Equal("running", JsonDocument.Parse(result.Out).RootElement.GetProperty("state").GetString());
         Assert.Contains("error: rollout r-abc123 is still running after 10m", result.Err, StringComparison.Ordinal);
         Assert.Contains("fleet rollout status r-abc123 --watch", result.Err, StringComparison.Ordinal);

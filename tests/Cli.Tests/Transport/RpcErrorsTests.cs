@@ -75,6 +75,21 @@ public sealed class RpcErrorsTests
         Assert.Equal(transient, RpcErrors.IsTransient(new RpcException(new Status(code, ""))));
 
     [Theory]
+    [InlineData(StatusCode.Cancelled, true, true)]
+    [InlineData(StatusCode.Cancelled, false, false)]
+    [InlineData(StatusCode.Unavailable, true, false)]
+    public void IsOwnCancellation_CancelledWhileOurTokenFired_True(StatusCode code, bool tokenFired, bool own)
+    {
+        using var source = new CancellationTokenSource();
+        if (tokenFired)
+        {
+            source.Cancel();
+        }
+
+        Assert.Equal(own, RpcErrors.IsOwnCancellation(new RpcException(new Status(code, "")), source.Token));
+    }
+
+    [Theory]
     [InlineData(1, 0.5, 500)]
     [InlineData(2, 0.5, 1000)]
     [InlineData(3, 0.0, 1500)]
