@@ -16,6 +16,8 @@ internal sealed record PhaseResult(
     double ControllerCpuSeconds,
     double ControllerPeakRssMb,
     double SimulatorCpuSeconds,
+    double PostgresCpuSeconds,
+    double RabbitMqCpuSeconds,
     string LoadAverage);
 
 internal sealed record RunResult(
@@ -35,6 +37,10 @@ internal sealed record RunResult(
 
 internal sealed class Phase
 {
+    /// <summary>Process names whose CPU the table shows beside the controller's: the database and the broker (Erlang VM).</summary>
+    private const string PostgresCommand = "postgres";
+    private const string RabbitMqCommand = "beam.smp";
+
     private readonly string name;
     private readonly ProcessSampler sampler;
     private readonly Counters counters;
@@ -42,6 +48,8 @@ internal sealed class Phase
     private readonly double cpu;
     private readonly string loadAverage;
     private readonly TimeSpan simCpu;
+    private readonly double postgresCpu;
+    private readonly double rabbitCpu;
     private readonly (long Converge, long Stage, long Stale, long Reports, long StageReports) before;
 
     private Phase(string name, ProcessSampler sampler, Counters counters)
@@ -52,6 +60,8 @@ internal sealed class Phase
         sampler.TakePeakMb();
         cpu = sampler.CpuSeconds();
         simCpu = Process.GetCurrentProcess().TotalProcessorTime;
+        postgresCpu = ProcessSampler.CpuSecondsOf(PostgresCommand);
+        rabbitCpu = ProcessSampler.CpuSecondsOf(RabbitMqCommand);
         before = Snapshot(counters);
         // Other work on the same cores skews every figure: recorded beside them.
         loadAverage = string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ')[..3]);
@@ -75,6 +85,8 @@ internal sealed class Phase
             sampler.CpuSeconds() - cpu,
             sampler.TakePeakMb(),
             (Process.GetCurrentProcess().TotalProcessorTime - simCpu).TotalSeconds,
+            ProcessSampler.CpuSecondsOf(PostgresCommand) - postgresCpu,
+            ProcessSampler.CpuSecondsOf(RabbitMqCommand) - rabbitCpu,
             loadAverage);
     }
 

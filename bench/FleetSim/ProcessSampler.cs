@@ -22,11 +22,51 @@ internal sealed class ProcessSampler : IAsyncDisposable
     /// <summary>utime + stime of the process so far, in seconds.</summary>
     public double CpuSeconds()
     {
-        var stat = File.ReadAllText($"/proc/{pid}/stat");
-        // Fields after the command name, which may hold spaces and is closed by the last ')'.
-        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+        var fields = StatFields(File.ReadAllText($"/proc/{pid}/stat"));
+        return (Field(fields, 11) + Field(fields, 12)) / TicksPerSecond;
     }
+
+    /// <summary>
+    /// CPU seconds of every process named <paramref name="command"/> (e.g. postgres, beam.smp),
+    /// including children they reaped (cutime, cstime): a PostgreSQL backend that exited during the
+    /// phase still counts through the postmaster. Processes that are gone and unreaped are missed.
+    /// </summary>
+    public static double CpuSecondsOf(string command)
+    {
+        long ticks = 0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                continue;
+            }
+
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var open = stat.IndexOf('(', StringComparison.Ordinal);
+                var close = stat.LastIndexOf(')');
+                if (open < 0 || close < open || !stat.AsSpan(open + 1, close - open - 1).SequenceEqual(command))
+                {
+                    continue;
+                }
+
+                var fields = StatFields(stat);
+                ticks += Field(fields, 11) + Field(fields, 12) + Field(fields, 13) + Field(fields, 14);
+            }
+            catch (IOException)
+            {
+                // Exited while we looked.
+            }
+        }
+
+        return ticks / TicksPerSecond;
+    }
+
+    /// <summary>The fields after the command name, which may hold spaces and is closed by the last ')'.</summary>
+    private static string[] StatFields(string stat) => stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+
+    private static long Field(string[] fields, int index) => long.Parse(fields[index], CultureInfo.InvariantCulture);
 
     /// <summary>The largest RSS seen since the last call, in MiB; starts a new window.</summary>
     public double TakePeakMb()

@@ -195,7 +195,7 @@ print()
 print("Rollout orchestration overhead: virtual agents answering instantly; real controller, PostgreSQL, RabbitMQ (loopback)")
 print(f"heartbeat every {heartbeat} s; shortcut: {runs[0]['shortcut']}; Odoo master password hashes with 1,000 PBKDF2 rounds (setup only)")
 print()
-head = f"{'hosts':>6}  {'phase':<38} {'wall s':>8} {'hosts/s':>8} {'converge':>8} {'stage':>6} {'resent':>6} {'reports':>8} {'ctl CPU s':>9} {'ctl RSS MB':>10} {'sim CPU s':>9} {'load':>14}  target"
+head = f"{'hosts':>6}  {'phase':<38} {'wall s':>8} {'hosts/s':>8} {'converge':>8} {'stage':>6} {'resent':>6} {'reports':>8} {'ctl CPU s':>9} {'ctl RSS MB':>10} {'sim CPU s':>9} {'pg CPU s':>8} {'mq CPU s':>8} {'load':>14}  target"
 print(head)
 print("-" * len(head))
 for r in runs:
@@ -207,13 +207,14 @@ for r in runs:
             target = f"< {target_seconds:.0f} s: {'ok' if p['wall_seconds'] < target_seconds and r['rollout_state'] == 'Succeeded' else 'MISSED'}"
         print(f"{n:>6}  {p['name'][:38]:<38} {p['wall_seconds']:>8.2f} {n / p['wall_seconds']:>8.0f} {p['converge_commands']:>8} "
               f"{p['stage_commands']:>6} {p['stale_commands']:>6} {p['converge_reports']:>8} {p['controller_cpu_seconds']:>9.1f} "
-              f"{p['controller_peak_rss_mb']:>10.0f} {p['simulator_cpu_seconds']:>9.1f} {p['load_average']:>14}  {target}")
+              f"{p['controller_peak_rss_mb']:>10.0f} {p['simulator_cpu_seconds']:>9.1f} {p['postgres_cpu_seconds']:>8.1f} {p['rabbit_mq_cpu_seconds']:>8.1f} {p['load_average']:>14}  {target}")
     overhead = rollout["wall_seconds"] - floor["wall_seconds"]
     print(f"{n:>6}  {'rollout overhead over the floor':<38} {overhead:>8.2f} {'':>8} {'(' + format(rollout['wall_seconds'] / floor['wall_seconds'], '.1f') + 'x)':>8}"
           f"   rollout {r['rollout_state']} in {r['rollout_batches'] or 'no'} batches ({r['rollout_poll_errors']} failed polls): {r['rollout_message']}; setup (not measured): enroll + first converge {r['enroll_seconds']:.0f} s, online {r['online_wait_seconds']:.0f} s")
 print()
 print("converge/stage: commands the hosts received (resent: converges for a generation already reported); reports: ReportConverge calls;")
 print("ctl: the controller process (CPU seconds used, peak RSS sampled every 100 ms); sim: the simulator on the same 2 cores;")
+print("pg / mq: every postgres / beam.smp (RabbitMQ) process on the box, with the children they reaped (the tests' load too, if any);")
 print("load: the box's 1/5/15-minute load average when the phase started (other work on the 2 cores skews every figure).")
 PY
 }
