@@ -9,7 +9,11 @@ namespace OdooFleet.Controller.Grains;
 [GenerateSerializer, Immutable]
 internal sealed record SpecChange([property: Id(0)] long Generation, [property: Id(1)] bool Changed);
 
-/// <summary>One per host: the only writer of the host's desired state, and its command sender.</summary>
+/// <summary>
+/// One per host: the writer of single-host desired-state changes, and their command sender. A rollout
+/// writes a whole batch's desired releases in one statement instead (HostStore.SetDesiredReleasesAsync);
+/// both are row-atomic, compare-and-set on the release, so neither can lose the other's change.
+/// </summary>
 internal interface IHostGrain : IGrainWithStringKey
 {
     /// <summary>Makes the release desired (idempotent) and tells the agent when that bumped the generation.</summary>

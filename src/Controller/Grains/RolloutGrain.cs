@@ -255,7 +255,11 @@ internal sealed partial class RolloutGrain(
         }, step);
     }
 
-    /// <summary>Hosts marked updating but not yet given their desired release (the mark was persisted first).</summary>
+    /// <summary>
+    /// Hosts marked updating but not yet given their desired release (the mark was persisted first).
+    /// The whole batch's desired releases are written in one statement, then each agent is told:
+    /// one database round trip per batch instead of one transaction per host.
+    /// </summary>
     private async Task DispatchAsync(Step step, CancellationToken ct)
     {
         var due = rows.Values.Where(h => h.Status == RolloutHostStatus.Updating && h.TargetGeneration == 0).ToList();
@@ -267,28 +271,57 @@ internal sealed partial class RolloutGrain(
         var progress = await hosts.GetProgressAsync([.. due.Select(h => h.HostId)], ct);
         var p = header!.Policy;
         var gate = new ReleaseGate(Id, p.NoBackup, p.HealthTimeoutSeconds, p.MinHealthySeconds);
-        await ForEachAsync(due, async h =>
+        var cause = $"rollout {Id}";
+        foreach (var group in due.GroupBy(h => h.Target))
         {
-            if (!progress.TryGetValue(h.HostId, out var current))
+            var release = group.Key;
+            var present = group.Where(h => progress.ContainsKey(h.HostId)).ToList();
+            var changes = present.Count == 0
+                ? []
+                : await hosts.SetDesiredReleasesAsync(
+                    [.. present.Select(h => h.HostId)], release, await ArtifactAsync(release), gate,
+                    Json.Serialize(new { release.Series, release.Commit, cause }), step.Now, CancellationToken.None);
+            // Persisted above, announced below.
+            await ForEachAsync([.. group], async h =>
             {
-                var skipped = h with { Status = RolloutHostStatus.Skipped, Message = "removed from the fleet before its step", UpdatedAt = step.Now };
-                step.Event(this, "RolloutStepSkipped", skipped, skipped.Message);
-                return skipped;
-            }
+                if (!progress.TryGetValue(h.HostId, out var current) || !changes.TryGetValue(h.HostId, out var change))
+                {
+                    var skipped = h with { Status = RolloutHostStatus.Skipped, Message = "removed from the fleet before its step", UpdatedAt = step.Now };
+                    step.Event(this, "RolloutStepSkipped", skipped, skipped.Message);
+                    return skipped;
+                }
 
-            var change = await GrainFactory.GetGrain<IHostGrain>(h.HostId).SetDesiredRelease(h.Target, await ArtifactAsync(h.Target), gate, $"rollout {Id}");
-            var next = h with { TargetGeneration = change.Generation, DispatchedAt = step.Now, LastSentAt = step.Now, UpdatedAt = step.Now };
-            if (!change.Changed && current.Running == h.Target && current.AppliedGeneration >= change.Generation)
-            {
-                next = next with { Status = RolloutHostStatus.Unchanged, Message = $"already running {h.Target} (generation {change.Generation})" };
-                step.Event(this, "RolloutStepSucceeded", next, next.Message);
-                return next;
-            }
+                if (change.NeedsConverge)
+                {
+                    await TellAgentAsync(h.HostId, change.Generation);
+                }
 
-            // An unchanged spec the host has not applied yet (e.g. a crash between dispatch and
-            // persist of an earlier step) is waited for like a fresh one, never sent as new work.
-            return next with { Message = change.Changed ? $"sent generation {change.Generation}" : $"waiting for generation {change.Generation}" };
-        }, step);
+                var next = h with { TargetGeneration = change.Generation, DispatchedAt = step.Now, LastSentAt = step.Now, UpdatedAt = step.Now };
+                if (!change.Changed && current.Running == h.Target && current.AppliedGeneration >= change.Generation)
+                {
+                    next = next with { Status = RolloutHostStatus.Unchanged, Message = $"already running {h.Target} (generation {change.Generation})" };
+                    step.Event(this, "RolloutStepSucceeded", next, next.Message);
+                    return next;
+                }
+
+                // An unchanged spec the host has not applied yet (e.g. a crash between dispatch and
+                // persist of an earlier step) is waited for like a fresh one, never sent as new work.
+                return next with { Message = change.Changed ? $"sent generation {change.Generation}" : $"waiting for generation {change.Generation}" };
+            }, step);
+        }
+    }
+
+    /// <summary>Delivery is level-based: a converge not sent now is resent by <see cref="AdvanceAsync"/>, and heartbeat acks carry the generation.</summary>
+    private async Task TellAgentAsync(string hostId, long generation)
+    {
+        try
+        {
+            await commands.SendConvergeAsync(hostId, generation, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogConvergeNotSent(logger, Id, hostId, generation, e.Message);
+        }
     }
 
     private async Task AdvanceAsync(Step step, CancellationToken ct)
@@ -618,6 +651,9 @@ internal sealed partial class RolloutGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {RolloutId} finished {Status}: {Summary}")]
     private static partial void LogFinished(ILogger logger, string rolloutId, RolloutStatus status, string summary);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {RolloutId}: converge for host {HostId} generation {Generation} not sent now ({Error}); it will be resent")]
+    private static partial void LogConvergeNotSent(ILogger logger, string rolloutId, string hostId, long generation, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {RolloutId}: stage command for host {HostId} not sent ({Error}); its converge stages the release itself")]
     private static partial void LogStageNotSent(ILogger logger, string rolloutId, string hostId, string error);

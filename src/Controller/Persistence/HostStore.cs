@@ -5,6 +5,13 @@ using OdooFleet.Controller.Domain;
 
 namespace OdooFleet.Controller.Persistence;
 
+/// <summary>A host's desired generation after a (batch) release change, whether it changed, and what the agent applied.</summary>
+internal sealed record DesiredReleaseChange(long Generation, bool Changed, long AppliedGeneration)
+{
+    /// <summary>The agent must hear of it: the spec changed, or an unchanged one it has not applied yet (a lost command).</summary>
+    public bool NeedsConverge => Changed || AppliedGeneration < Generation;
+}
+
 /// <summary>The hosts table: the fleet-wide view that listings read.</summary>
 internal sealed class HostStore(NpgsqlDataSource db)
 {
@@ -136,6 +143,50 @@ internal sealed class HostStore(NpgsqlDataSource db)
         return await current.ExecuteScalarAsync(ct) is long generation
             ? (generation, false)
             : throw new InvalidOperationException($"host {hostId} does not exist");
+    }
+
+    /// <summary>
+    /// <see cref="SetDesiredReleaseAsync(string, OdooRelease, ReleaseArtifact?, ReleaseGate?, string, DateTimeOffset, CancellationToken)"/>
+    /// for many hosts in one statement (a rollout batch): each host whose desired release differs gets
+    /// its generation bumped and a HostSpecChanged event, atomically; the others are returned as they
+    /// are. Hosts that no longer exist are missing from the result.
+    /// </summary>
+    public async Task<Dictionary<string, DesiredReleaseChange>> SetDesiredReleasesAsync(
+        IReadOnlyCollection<string> hostIds, OdooRelease release, ReleaseArtifact? artifact, ReleaseGate? gate, string eventJson, DateTimeOffset now, CancellationToken ct)
+    {
+        // One statement: the data-modifying CTEs and the read of the unchanged rows share a snapshot,
+        // so every host is either bumped (and evented) or reported with its stored generation.
+        await using var cmd = db.CreateCommand(
+            """
+            WITH changed AS (
+                UPDATE hosts SET desired_series = $2, desired_commit = $3, desired_generation = desired_generation + 1,
+                    desired_artifact = $4, desired_gate = $5
+                WHERE id = ANY($1) AND (desired_series IS DISTINCT FROM $2 OR desired_commit IS DISTINCT FROM $3)
+                RETURNING id, desired_generation, applied_generation
+            ), recorded AS (
+                INSERT INTO events (occurred_at, type, subject, data)
+                SELECT $6, 'HostSpecChanged', id, $7 FROM changed ORDER BY id
+            )
+            SELECT id, desired_generation, applied_generation, true FROM changed
+            UNION ALL
+            SELECT id, desired_generation, applied_generation, false FROM hosts
+            WHERE id = ANY($1) AND id NOT IN (SELECT id FROM changed)
+            """);
+        cmd.Parameters.AddWithValue(hostIds.ToArray());
+        cmd.Parameters.AddWithValue(release.Series);
+        cmd.Parameters.AddWithValue(release.Commit);
+        cmd.Parameters.Add(JsonbOrNull(artifact));
+        cmd.Parameters.Add(JsonbOrNull(gate));
+        cmd.Parameters.AddWithValue(now);
+        cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, eventJson);
+        var result = new Dictionary<string, DesiredReleaseChange>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            result[reader.GetString(0)] = new DesiredReleaseChange(reader.GetInt64(1), reader.GetBoolean(3), reader.GetInt64(2));
+        }
+
+        return result;
     }
 
     /// <summary>

@@ -102,6 +102,40 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task SetDesiredReleasesAsync_MixedBatch_BumpsOnlyHostsOnAnotherReleaseWithOneEventEach()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var release = new OdooRelease("18.0", new string('a', 40));
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            var host = NewHost($"m{Guid.NewGuid():N}"[..20]);
+            Assert.Equal(TokenRedemption.Redeemed, await enrollment.EnrollAsync(await NewTokenAsync(TimeSpan.FromHours(1)), host, null, Now, "{}", NoBrokerWork, ct));
+            ids.Add(host.Id);
+        }
+
+        // The first host already wants the release and applied it; the second wants it but never applied it.
+        Assert.Equal((2L, true), await hosts.SetDesiredReleaseAsync(ids[0], release, "{}", Now, ct));
+        Assert.True(await hosts.RecordReportAsync(new ConvergeReport(ids[0], 2, true, "", release, [], Now, Now), "HostConverged", "{}", Now, ct));
+        Assert.Equal((2L, true), await hosts.SetDesiredReleaseAsync(ids[1], release, "{}", Now, ct));
+        var gone = Identifiers.New("h");
+
+        var changes = await hosts.SetDesiredReleasesAsync([.. ids, gone], release, null, null, "{\"batch\":true}", Now, ct);
+        var again = await hosts.SetDesiredReleasesAsync(ids, release, null, null, "{\"batch\":true}", Now, ct);
+
+        Assert.Equal(new DesiredReleaseChange(2, false, 2), changes[ids[0]]);
+        Assert.False(changes[ids[0]].NeedsConverge);
+        Assert.Equal(new DesiredReleaseChange(2, false, 0), changes[ids[1]]);
+        Assert.True(changes[ids[1]].NeedsConverge);
+        Assert.Equal(new DesiredReleaseChange(2, true, 0), changes[ids[2]]);
+        Assert.False(changes.ContainsKey(gone));
+        Assert.All(again.Values, c => Assert.False(c.Changed));
+        Assert.Equal(release, (await hosts.FindAsync(ids[2], ct))!.DesiredRelease);
+        var recorded = await events.ListAsync(Now.AddMinutes(-1), "HostSpecChanged", ids[2], 100, ct);
+        Assert.Single(recorded, e => e.DataJson.Contains("batch", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task RecordReportAsync_OlderGenerationAfterNewer_Ignored()
     {
         var ct = TestContext.Current.CancellationToken;
