@@ -319,7 +319,7 @@ public sealed class RolloutTests(MigratedDatabaseFixture fixture) : IClassFixtur
         await using var node = await NodeAsync(offlineAfterSeconds: 5);
         var fleet = await FleetAsync(node, 2);
         await using var agents = fleet.Agents;
-        agents.Offline[fleet.HostIds[1]] = true;
+        await agents.TakeOfflineAsync(fleet.HostIds[1], Ct);
         await fixture.Database.DataSource.CreateCommand($"UPDATE hosts SET last_seen = now() - interval '1 hour' WHERE id = '{fleet.HostIds[1]}'").ExecuteNonQueryAsync(Ct);
         await Source.CommitAsync("18.0");
 

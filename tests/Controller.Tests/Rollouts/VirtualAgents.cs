@@ -24,6 +24,7 @@ internal sealed class VirtualAgents : IAsyncDisposable
     private readonly Func<string, AgentOutcome> outcome;
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
+    private volatile TaskCompletionSource passEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public VirtualAgents(HostStore hosts, IEnumerable<string> hostIds, Func<string, AgentOutcome>? outcome = null)
     {
@@ -38,6 +39,19 @@ internal sealed class VirtualAgents : IAsyncDisposable
 
     /// <summary>Hosts that send no heartbeat.</summary>
     public ConcurrentDictionary<string, bool> Offline { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Stops the host's heartbeats and returns once none can still be in flight: the pass under way
+    /// may have checked <see cref="Offline"/> before it was set, so it and one more must end first.
+    /// </summary>
+    public async Task TakeOfflineAsync(string hostId, CancellationToken ct)
+    {
+        Offline[hostId] = true;
+        for (var i = 0; i < 2; i++)
+        {
+            await passEnded.Task.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        }
+    }
 
     /// <summary>(host, generation) pairs answered, with how often.</summary>
     public ConcurrentDictionary<(string Host, long Generation), int> Answered { get; } = new();
@@ -66,6 +80,9 @@ internal sealed class VirtualAgents : IAsyncDisposable
                     }
                 }
 
+                var ended = passEnded;
+                passEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                ended.TrySetResult();
                 await Task.Delay(50, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
