@@ -58,6 +58,7 @@ builder.Services.AddSingleton<SecretStore>();
 builder.Services.AddSingleton(dataSource);
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton<HostStore>();
+builder.Services.AddSingleton<HeartbeatWriter>();
 builder.Services.AddSingleton<TenantStore>();
 builder.Services.AddSingleton<EventStore>();
 builder.Services.AddSingleton<AuditStore>();

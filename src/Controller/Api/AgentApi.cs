@@ -16,6 +16,7 @@ namespace OdooFleet.Controller.Api;
 internal sealed partial class AgentApi(
     EnrollmentStore enrollment,
     HostStore hosts,
+    HeartbeatWriter heartbeats,
     TenantStore tenants,
     PlanStore plans,
     DriftStore drift,
@@ -191,8 +192,8 @@ internal sealed partial class AgentApi(
                 }
 
                 var heartbeat = message.Heartbeat;
-                var desired = await hosts.RecordHeartbeatAsync(
-                    hostId, time.GetUtcNow(), heartbeat.Metrics?.ToDomain(), heartbeat.Facts?.ToDomain(), address, ct)
+                var desired = await heartbeats.RecordAsync(
+                    new HeartbeatRecord(hostId, time.GetUtcNow(), heartbeat.Metrics?.ToDomain(), heartbeat.Facts?.ToDomain(), address), ct)
                     ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
                 await responseStream.WriteAsync(new ControllerMessage
                 {

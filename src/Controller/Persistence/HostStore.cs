@@ -12,6 +12,9 @@ internal sealed record DesiredReleaseChange(long Generation, bool Changed, long 
     public bool NeedsConverge => Changed || AppliedGeneration < Generation;
 }
 
+/// <summary>One agent heartbeat: when it arrived, and the metrics, facts and address it carried, if any.</summary>
+internal sealed record HeartbeatRecord(string HostId, DateTimeOffset SeenAt, HostMetrics? Metrics, HostFacts? Facts, string? Address);
+
 /// <summary>The hosts table: the fleet-wide view that listings read.</summary>
 internal sealed class HostStore(NpgsqlDataSource db)
 {
@@ -81,22 +84,50 @@ internal sealed class HostStore(NpgsqlDataSource db)
 
     /// <summary>Records a heartbeat; returns the host's desired generation (null: unknown host).</summary>
     public async Task<long?> RecordHeartbeatAsync(
-        string hostId, DateTimeOffset now, HostMetrics? metrics, HostFacts? facts, string? address, CancellationToken ct)
+        string hostId, DateTimeOffset now, HostMetrics? metrics, HostFacts? facts, string? address, CancellationToken ct) =>
+        (await RecordHeartbeatsAsync([new HeartbeatRecord(hostId, now, metrics, facts, address)], ct)).TryGetValue(hostId, out var generation)
+            ? generation
+            : null;
+
+    /// <summary>
+    /// Records many heartbeats in one statement (last seen, and metrics, facts and address when
+    /// sent) and returns each host's desired generation; removed hosts are missing from the result.
+    /// A host heard twice keeps the later heartbeat. Rows are locked in id order, as every batch
+    /// update of hosts does, so concurrent batches wait for each other instead of deadlocking.
+    /// </summary>
+    public async Task<Dictionary<string, long>> RecordHeartbeatsAsync(IReadOnlyList<HeartbeatRecord> heartbeats, CancellationToken ct)
     {
+        var latest = new Dictionary<string, HeartbeatRecord>(StringComparer.Ordinal);
+        foreach (var h in heartbeats)
+        {
+            latest[h.HostId] = h;
+        }
+
+        var rows = latest.Values.ToArray();
         await using var cmd = db.CreateCommand(
             """
-            UPDATE hosts SET last_seen = $2,
-                metrics = COALESCE($3, metrics),
-                facts = COALESCE($4, facts),
-                address = COALESCE($5, address)
-            WHERE id = $1 RETURNING desired_generation
+            WITH locked AS MATERIALIZED (SELECT id FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE)
+            UPDATE hosts h SET last_seen = u.seen,
+                metrics = COALESCE(u.metrics::jsonb, h.metrics),
+                facts = COALESCE(u.facts::jsonb, h.facts),
+                address = COALESCE(u.address, h.address)
+            FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[]) AS u (id, seen, metrics, facts, address)
+            WHERE h.id = u.id AND h.id IN (SELECT id FROM locked)
+            RETURNING h.id, h.desired_generation
             """);
-        cmd.Parameters.AddWithValue(hostId);
-        cmd.Parameters.AddWithValue(now);
-        cmd.Parameters.Add(JsonbOrNull(metrics));
-        cmd.Parameters.Add(JsonbOrNull(facts));
-        cmd.Parameters.Add(TextOrNull(address));
-        return await cmd.ExecuteScalarAsync(ct) is long generation ? generation : null;
+        cmd.Parameters.AddWithValue(rows.Select(h => h.HostId).ToArray());
+        cmd.Parameters.AddWithValue(rows.Select(h => h.SeenAt).ToArray());
+        cmd.Parameters.Add(TextArray(rows.Select(h => h.Metrics is null ? null : Json.Serialize(h.Metrics))));
+        cmd.Parameters.Add(TextArray(rows.Select(h => h.Facts is null ? null : Json.Serialize(h.Facts))));
+        cmd.Parameters.Add(TextArray(rows.Select(h => h.Address)));
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            result[reader.GetString(0)] = reader.GetInt64(1);
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -158,10 +189,11 @@ internal sealed class HostStore(NpgsqlDataSource db)
         // so every host is either bumped (and evented) or reported with its stored generation.
         await using var cmd = db.CreateCommand(
             """
-            WITH changed AS (
+            WITH locked AS MATERIALIZED (SELECT id FROM hosts WHERE id = ANY($1) ORDER BY id FOR UPDATE),
+            changed AS (
                 UPDATE hosts SET desired_series = $2, desired_commit = $3, desired_generation = desired_generation + 1,
                     desired_artifact = $4, desired_gate = $5
-                WHERE id = ANY($1) AND (desired_series IS DISTINCT FROM $2 OR desired_commit IS DISTINCT FROM $3)
+                WHERE id IN (SELECT id FROM locked) AND (desired_series IS DISTINCT FROM $2 OR desired_commit IS DISTINCT FROM $3)
                 RETURNING id, desired_generation, applied_generation
             ), recorded AS (
                 INSERT INTO events (occurred_at, type, subject, data)
@@ -308,6 +340,9 @@ internal sealed class HostStore(NpgsqlDataSource db)
 
         return result;
     }
+
+    private static NpgsqlParameter TextArray(IEnumerable<string?> values) =>
+        new() { Value = values.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text };
 
     private static NpgsqlParameter TextOrNull(string? value) =>
         new() { Value = (object?)value ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text };

@@ -80,6 +80,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
         // Without a broker, enrollment fails at its queue step; the access tests never get there.
         services.AddSingleton(Options.Create(broker ?? new BrokerOptions { Host = "127.0.0.1", Port = 1 }));
         services.AddSingleton<HostStore>();
+        services.AddSingleton<HeartbeatWriter>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<PlanStore>();
         services.AddSingleton<DriftStore>();

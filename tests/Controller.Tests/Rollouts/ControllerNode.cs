@@ -103,6 +103,7 @@ internal sealed class ControllerNode : IAsyncDisposable
         }));
         services.AddSingleton(Options.Create(broker));
         services.AddSingleton<HostStore>();
+        services.AddSingleton<HeartbeatWriter>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<EventStore>();
         services.AddSingleton<AuditStore>();

@@ -84,6 +84,7 @@ internal sealed class TestAgentEndpoint : IAsyncDisposable
         services.AddSingleton(new SecretKeyRing(secretKey, []));
         services.AddSingleton<SecretStore>();
         services.AddSingleton<HostStore>();
+        services.AddSingleton<HeartbeatWriter>();
         services.AddSingleton<TenantStore>();
         services.AddSingleton<PlanStore>();
         services.AddSingleton<DriftStore>();
