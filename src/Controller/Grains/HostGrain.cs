@@ -50,15 +50,20 @@ internal sealed partial class HostGrain(
     {
         var eventJson = Json.Serialize(new { release.Series, release.Commit, cause });
         // Persisted before announced: the generation bump commits first, then the message goes out.
-        var (generation, changed) = await hosts.SetDesiredReleaseAsync(HostId, release, artifact, gate, eventJson, time.GetUtcNow(), CancellationToken.None);
-        // Unchanged but not yet applied (e.g. the broker was down when it changed): tell the host
-        // again. Converge is level-based, so a duplicate is harmless and a missing one is not.
-        if (changed || (await hosts.FindAsync(HostId, CancellationToken.None))?.AppliedGeneration < generation)
+        var change = await hosts.SetDesiredReleasesAsync([HostId], release, artifact, gate, eventJson, time.GetUtcNow(), CancellationToken.None);
+        if (!change.TryGetValue(HostId, out var result))
         {
-            await TellAgentAsync(generation);
+            throw new InvalidOperationException($"host {HostId} does not exist");
         }
 
-        return new SpecChange(generation, changed);
+        // Unchanged but not yet applied (e.g. the broker was down when it changed): tell the host
+        // again. Converge is level-based, so a duplicate is harmless and a missing one is not.
+        if (result.NeedsConverge)
+        {
+            await commands.TrySendConvergeAsync(HostId, result.Generation, CancellationToken.None);
+        }
+
+        return new SpecChange(result.Generation, result.Changed);
     }
 
     public async Task<ProfileUpdate> Configure(ProfileChange change, string cause)
@@ -69,27 +74,13 @@ internal sealed partial class HostGrain(
         if (update.Changed)
         {
             LogConfigured(logger, HostId, update.Generation, cause);
-            await TellAgentAsync(update.Generation);
+            await commands.TrySendConvergeAsync(HostId, update.Generation, CancellationToken.None);
         }
 
         return update;
     }
 
     public Task SendPlan(string requestId) => commands.SendPlanAsync(HostId, requestId, CancellationToken.None);
-
-    private async Task TellAgentAsync(long generation)
-    {
-        try
-        {
-            await commands.SendConvergeAsync(HostId, generation, CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            // The spec change is persisted; delivery is level-based: a rollout resends, and the
-            // agent's heartbeat ack carries the desired generation meanwhile.
-            LogSendFailed(logger, HostId, generation, e.Message);
-        }
-    }
 
     public async Task ResendConverge()
     {
@@ -100,7 +91,4 @@ internal sealed partial class HostGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} profile changed by {Cause}: desired generation {Generation}")]
     private static partial void LogConfigured(ILogger logger, string hostId, long generation, string cause);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Converge for host {HostId} generation {Generation} not sent now ({Error}); it will be resent")]
-    private static partial void LogSendFailed(ILogger logger, string hostId, long generation, string error);
 }

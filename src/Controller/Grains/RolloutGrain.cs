@@ -293,7 +293,8 @@ internal sealed partial class RolloutGrain(
 
                 if (change.NeedsConverge)
                 {
-                    await TellAgentAsync(h.HostId, change.Generation);
+                    // Not sent now: AdvanceAsync resends it, and heartbeat acks carry the generation.
+                    await commands.TrySendConvergeAsync(h.HostId, change.Generation, CancellationToken.None);
                 }
 
                 var next = h with { TargetGeneration = change.Generation, DispatchedAt = step.Now, LastSentAt = step.Now, UpdatedAt = step.Now };
@@ -308,19 +309,6 @@ internal sealed partial class RolloutGrain(
                 // persist of an earlier step) is waited for like a fresh one, never sent as new work.
                 return next with { Message = change.Changed ? $"sent generation {change.Generation}" : $"waiting for generation {change.Generation}" };
             }, step);
-        }
-    }
-
-    /// <summary>Delivery is level-based: a converge not sent now is resent by <see cref="AdvanceAsync"/>, and heartbeat acks carry the generation.</summary>
-    private async Task TellAgentAsync(string hostId, long generation)
-    {
-        try
-        {
-            await commands.SendConvergeAsync(hostId, generation, CancellationToken.None);
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            LogConvergeNotSent(logger, Id, hostId, generation, e.Message);
         }
     }
 
@@ -651,9 +639,6 @@ internal sealed partial class RolloutGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Rollout {RolloutId} finished {Status}: {Summary}")]
     private static partial void LogFinished(ILogger logger, string rolloutId, RolloutStatus status, string summary);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {RolloutId}: converge for host {HostId} generation {Generation} not sent now ({Error}); it will be resent")]
-    private static partial void LogConvergeNotSent(ILogger logger, string rolloutId, string hostId, long generation, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {RolloutId}: stage command for host {HostId} not sent ({Error}); its converge stages the release itself")]
     private static partial void LogStageNotSent(ILogger logger, string rolloutId, string hostId, string error);

@@ -53,6 +53,25 @@ internal sealed partial class HostCommandPublisher(
         LogSent(logger, "Converge", hostId, $"generation {generation}", command.CommandId);
     }
 
+    /// <summary>
+    /// <see cref="SendConvergeAsync"/> where delivery is level-based: a failure is logged, not thrown,
+    /// because the spec change is already persisted and is resent (a rollout's resend, the heartbeat
+    /// ack's desired generation). False if it was not sent now.
+    /// </summary>
+    public async Task<bool> TrySendConvergeAsync(string hostId, long generation, CancellationToken cancellation)
+    {
+        try
+        {
+            await SendConvergeAsync(hostId, generation, cancellation);
+            return true;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            LogConvergeNotSent(logger, hostId, generation, e.Message);
+            return false;
+        }
+    }
+
     /// <summary>Publishes Plan{request id}: the agent answers with ReportPlan.</summary>
     public async Task SendPlanAsync(string hostId, string requestId, CancellationToken cancellation)
     {
@@ -309,6 +328,9 @@ internal sealed partial class HostCommandPublisher(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Sent {Kind} to host {HostId} for {What} (command {CommandId})")]
     private static partial void LogSent(ILogger logger, string kind, string hostId, string what, string commandId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Converge for host {HostId} generation {Generation} not sent now ({Error}); it will be resent")]
+    private static partial void LogConvergeNotSent(ILogger logger, string hostId, long generation, string error);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Closing a broken broker connection failed: {Error}")]
     private static partial void LogResetFailed(ILogger logger, string error);

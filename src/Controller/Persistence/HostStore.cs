@@ -145,36 +145,10 @@ internal sealed class HostStore(NpgsqlDataSource db)
     /// rollout step, or a second rollout to the release a host already wants, changes nothing.
     /// </summary>
     public async Task<(long Generation, bool Changed)> SetDesiredReleaseAsync(
-        string hostId, OdooRelease release, ReleaseArtifact? artifact, ReleaseGate? gate, string eventJson, DateTimeOffset now, CancellationToken ct)
-    {
-        await using var conn = await db.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        await using var cmd = new NpgsqlCommand(
-            """
-            UPDATE hosts SET desired_series = $2, desired_commit = $3, desired_generation = desired_generation + 1,
-                desired_artifact = $4, desired_gate = $5
-            WHERE id = $1 AND (desired_series IS DISTINCT FROM $2 OR desired_commit IS DISTINCT FROM $3)
-            RETURNING desired_generation
-            """, conn, tx);
-        cmd.Parameters.AddWithValue(hostId);
-        cmd.Parameters.AddWithValue(release.Series);
-        cmd.Parameters.AddWithValue(release.Commit);
-        cmd.Parameters.Add(JsonbOrNull(artifact));
-        cmd.Parameters.Add(JsonbOrNull(gate));
-        if (await cmd.ExecuteScalarAsync(ct) is long bumped)
-        {
-            await EventStore.AppendAsync(conn, tx, "HostSpecChanged", hostId, eventJson, now, ct);
-            await tx.CommitAsync(ct);
-            return (bumped, true);
-        }
-
-        await tx.RollbackAsync(ct);
-        await using var current = db.CreateCommand("SELECT desired_generation FROM hosts WHERE id = $1");
-        current.Parameters.AddWithValue(hostId);
-        return await current.ExecuteScalarAsync(ct) is long generation
-            ? (generation, false)
+        string hostId, OdooRelease release, ReleaseArtifact? artifact, ReleaseGate? gate, string eventJson, DateTimeOffset now, CancellationToken ct) =>
+        (await SetDesiredReleasesAsync([hostId], release, artifact, gate, eventJson, now, ct)).TryGetValue(hostId, out var change)
+            ? (change.Generation, change.Changed)
             : throw new InvalidOperationException($"host {hostId} does not exist");
-    }
 
     /// <summary>
     /// <see cref="SetDesiredReleaseAsync(string, OdooRelease, ReleaseArtifact?, ReleaseGate?, string, DateTimeOffset, CancellationToken)"/>
