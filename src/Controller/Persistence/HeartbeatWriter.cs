@@ -16,10 +16,10 @@ internal sealed partial class HeartbeatWriter : IAsyncDisposable
 
     private readonly HostStore hosts;
     private readonly ILogger<HeartbeatWriter> logger;
-    private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    // Not SingleReader: that variant cannot count what waits, which Queued reports.
+    private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>();
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
-    private int queued;
     private long writes;
 
     public HeartbeatWriter(HostStore hosts, ILogger<HeartbeatWriter> logger)
@@ -30,7 +30,7 @@ internal sealed partial class HeartbeatWriter : IAsyncDisposable
     }
 
     /// <summary>Heartbeats waiting for a write (not counting the one under way).</summary>
-    public int Queued => Volatile.Read(ref queued);
+    public int Queued => queue.Reader.Count;
 
     /// <summary>Statements written so far.</summary>
     public long Writes => Interlocked.Read(ref writes);
@@ -39,10 +39,8 @@ internal sealed partial class HeartbeatWriter : IAsyncDisposable
     public async Task<long?> RecordAsync(HeartbeatRecord heartbeat, CancellationToken ct)
     {
         var pending = new Pending(heartbeat, new TaskCompletionSource<long?>(TaskCreationOptions.RunContinuationsAsynchronously));
-        Interlocked.Increment(ref queued);
         if (!queue.Writer.TryWrite(pending))
         {
-            Interlocked.Decrement(ref queued);
             throw new ObjectDisposedException(nameof(HeartbeatWriter), "the controller is stopping");
         }
 
@@ -81,7 +79,6 @@ internal sealed partial class HeartbeatWriter : IAsyncDisposable
                 batch.Add(next);
             }
 
-            Interlocked.Add(ref queued, -batch.Count);
             try
             {
                 var generations = await hosts.RecordHeartbeatsAsync([.. batch.Select(p => p.Heartbeat)], ct);
