@@ -8,11 +8,12 @@ namespace OdooFleet.SystemTests;
 /// Tenants on the four test hosts: 200 created through the CLI, spread by placement without
 /// over-committing any host; each one's primary domain answers through nginx on its host with
 /// its own certificate and lands on its own database (the fixture Odoo applies dbfilter ^%d$ as
-/// Odoo 18 does); aliases redirect. There is no `fleet tenant delete` yet: the tenants stay on
-/// the hosts for the rest of the run.
+/// Odoo 18 does); aliases redirect. One is suspended (503 maintenance page) and resumed. Every
+/// tenant the class made is deleted through `fleet tenant delete --yes` when it ends, failed or
+/// not (and leftovers of a killed run before it starts), so the shared test hosts are left clean.
 /// </summary>
 [Collection(StackGroup.Name)]
-public sealed class TenantTests(LiveFleet stack)
+public sealed class TenantTests(LiveFleet stack) : IAsyncLifetime
 {
     private const int Count = 200;
     private const long MiB = 1024 * 1024;
@@ -27,6 +28,58 @@ public sealed class TenantTests(LiveFleet stack)
     private static string PrimaryOf(string name) => $"{name}.{Zone}";
 
     private static string AliasOf(string name) => $"www.{name}-shop.odoofleet.test";
+
+    public async ValueTask InitializeAsync() => await DeleteAllAsync(verify: false);
+
+    public async ValueTask DisposeAsync() => await DeleteAllAsync(verify: true);
+
+    /// <summary>The tenants this class makes: named st-*, whatever state they are in.</summary>
+    private static async Task<List<(string Name, string Host)>> OursAsync()
+    {
+        var listed = await LiveFleet.FleetJsonAsync("tenant", "list", "--search", "st-", "--limit", "10000");
+        return [.. listed.GetProperty("tenants").EnumerateArray()
+            .Select(t => (Name: t.GetProperty("name").GetString()!, Host: t.GetProperty("hostName").GetString()!))
+            .Where(t => t.Name.StartsWith("st-", StringComparison.Ordinal))];
+    }
+
+    /// <summary>
+    /// Deletes every st-* tenant with `fleet tenant delete --yes` and waits until their hosts have
+    /// reported it (the controller then forgets them). With <paramref name="verify"/>: no st-*
+    /// database is left on any host, and each host keeps the final archives with their manifests.
+    /// </summary>
+    private static async Task DeleteAllAsync(bool verify)
+    {
+        var ours = await OursAsync();
+        foreach (var (name, _) in ours)
+        {
+            var deleted = await LiveFleet.FleetAsync("tenant", "delete", name, "--yes");
+            Assert.True(deleted.ExitCode == 0, $"{name}: {deleted.Describe()}");
+        }
+
+        if (ours.Count == 0)
+        {
+            return;
+        }
+
+        await Eventually.UntilAsync(async () => (List<(string, string)>?)await OursAsync(), left => left is { Count: 0 }, ConvergeDeadline, "every st-* tenant deleted");
+        if (!verify)
+        {
+            return;
+        }
+
+        foreach (var host in ours.Select(t => t.Host).Distinct())
+        {
+            var databases = await LiveFleet.OnHostAsync(
+                host, "runuser", "-u", "postgres", "--", "psql", "-XAtc", "SELECT count(*) FROM pg_database WHERE datname LIKE 'st-%'");
+            Assert.True(databases.ExitCode == 0 && databases.Stdout.Trim() == "0", $"{host}: {databases.Describe()}");
+            var site = await LiveFleet.OnHostAsync(host, "sh", "-c", "ls /etc/nginx/sites-enabled/ | grep -c '^t_st_' || true");
+            Assert.Equal("0", site.Stdout.Trim());
+            var first = ours.First(t => t.Host == host).Name;
+            var manifest = await LiveFleet.OnHostAsync(host, "sh", "-c", $"cat /var/lib/odoofleet/tenant-archive/{first}-*/manifest.json");
+            Assert.True(manifest.ExitCode == 0, $"{host}: no final archive of {first}: {manifest.Describe()}");
+            Assert.Contains("\"sha256\"", manifest.Stdout, StringComparison.Ordinal);
+        }
+    }
 
     [Fact]
     public async Task Create_TwoHundredThroughTheCli_SpreadWithoutOvercommitAndEachServedOnItsOwnDatabase()
@@ -124,8 +177,59 @@ public sealed class TenantTests(LiveFleet stack)
             caDir.Delete(recursive: true);
         }
 
+        await SuspendAndResumeAsync(tenants[0], ct);
+
         // A second converge on a host with its tenants changes nothing.
         var check = await LiveFleet.OnHostAsync(LiveFleet.HostNames[0], "odoofleet-agent", "converge", "--check");
         Assert.True(check.ExitCode == 0, check.Describe());
+    }
+
+    /// <summary>Suspended: the primary domain answers 503 with the maintenance page and Retry-After; resumed: Odoo's login page again.</summary>
+    private static async Task SuspendAndResumeAsync(JsonElement tenant, CancellationToken ct)
+    {
+        var name = tenant.GetProperty("name").GetString()!;
+        var host = tenant.GetProperty("hostName").GetString()!;
+        var caDir = Directory.CreateTempSubdirectory("odoofleet-suspend-");
+        try
+        {
+            var cert = await LiveFleet.OnHostAsync(host, "cat", $"/etc/ssl/odoofleet/tenant-{name}.crt");
+            Assert.True(cert.ExitCode == 0, cert.Describe());
+            var ca = Path.Combine(caDir.FullName, "tenant.pem");
+            await File.WriteAllTextAsync(ca, cert.Stdout, ct);
+            Task<ProcResult> GetAsync() => Proc.RunAsync(
+                "curl", ["-sS", "-i", "--max-time", "20", "--cacert", ca, "--resolve", $"{PrimaryOf(name)}:443:{AddressOf(host)}", $"https://{PrimaryOf(name)}/web/login"],
+                TimeSpan.FromSeconds(40));
+
+            var suspended = await LiveFleet.FleetJsonAsync("tenant", "suspend", name);
+            Assert.True(suspended.GetProperty("changed").GetBoolean(), suspended.ToString());
+            var again = await LiveFleet.FleetAsync("tenant", "suspend", name);
+            Assert.True(again.ExitCode == 0, again.Describe());
+            Assert.Contains("nothing changed", again.Stdout, StringComparison.Ordinal);
+            await Eventually.UntilAsync(
+                async () => (JsonElement?)await LiveFleet.FleetJsonAsync("tenant", "show", name),
+                t => t is { } shown && shown.GetProperty("state").GetString() == "suspended",
+                ConvergeDeadline, $"{name} suspended");
+
+            var maintenance = await GetAsync();
+            Assert.True(maintenance.ExitCode == 0, maintenance.Describe());
+            Assert.Matches(@"^HTTP/[0-9.]+ 503", maintenance.Stdout);
+            Assert.Contains("retry-after: 3600", maintenance.Stdout, StringComparison.OrdinalIgnoreCase);
+            Assert.Contains("temporarily unavailable", maintenance.Stdout, StringComparison.Ordinal);
+            Assert.DoesNotContain($"<span class='db'>{name}</span>", maintenance.Stdout, StringComparison.Ordinal);
+
+            var resumed = await LiveFleet.FleetJsonAsync("tenant", "resume", name);
+            Assert.True(resumed.GetProperty("changed").GetBoolean(), resumed.ToString());
+            await Eventually.UntilAsync(
+                async () => (JsonElement?)await LiveFleet.FleetJsonAsync("tenant", "show", name),
+                t => t is { } shown && shown.GetProperty("state").GetString() == "active",
+                ConvergeDeadline, $"{name} active again");
+            var login = await GetAsync();
+            Assert.True(login.ExitCode == 0, login.Describe());
+            Assert.Contains($"<span class='db'>{name}</span>", login.Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            caDir.Delete(recursive: true);
+        }
     }
 }

@@ -87,6 +87,17 @@ internal sealed record DesiredHost(string HostId, long Generation, OdooDesired O
 
     /// <summary>The Odoo databases this host serves, each with its own nginx site and certificate.</summary>
     public IReadOnlyList<TenantDesired> Tenants { get; init; } = [];
+
+    /// <summary>How long the final archive of a deleted tenant is kept before a converge prunes it.</summary>
+    public TimeSpan TenantArchiveRetention { get; init; } = TimeSpan.FromDays(30);
+}
+
+/// <summary>What the host makes of a tenant: serve it, serve a maintenance page (data kept), or archive and remove it.</summary>
+internal enum TenantDesiredState
+{
+    Active,
+    Suspended,
+    Absent,
 }
 
 /// <summary>
@@ -101,6 +112,8 @@ internal sealed record TenantDesired(string Name, string Database, string Primar
     public string CertificatePath => $"/etc/ssl/odoofleet/tenant-{Name}.crt";
 
     public string KeyPath => $"/etc/ssl/odoofleet/tenant-{Name}.key";
+
+    public TenantDesiredState State { get; init; } = TenantDesiredState.Active;
 }
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)

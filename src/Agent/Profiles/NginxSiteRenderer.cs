@@ -53,6 +53,24 @@ internal sealed record NginxSiteSpec(
     /// <summary>The TLS session cache every tenant site shares (the same zone, size and module: nginx allows it).</summary>
     public const string TenantTlsSessionCache = "odoofleet_tenants_tls";
 
+    /// <summary>Where the maintenance page of suspended sites lives (one static file for every site of the host).</summary>
+    public const string DefaultMaintenanceRoot = "/var/www/odoofleet-maintenance";
+
+    /// <summary>The maintenance page's file name under <see cref="MaintenanceRoot"/>, and its internal URI.</summary>
+    public const string MaintenancePage = "odoofleet-maintenance.html";
+
+    /// <summary>What a suspended site's 503 tells clients and crawlers: come back in an hour.</summary>
+    public const int MaintenanceRetryAfterSeconds = 3600;
+
+    /// <summary>
+    /// A suspended tenant (fleet tenant suspend): the primary domain answers every request with the
+    /// maintenance page, HTTP 503 with Retry-After; Odoo never sees it. Aliases and port 80 still
+    /// redirect, and ACME challenges are still served, so the certificate keeps renewing.
+    /// </summary>
+    public bool Maintenance { get; init; }
+
+    public string MaintenanceRoot { get; init; } = DefaultMaintenanceRoot;
+
     /// <summary>client_max_body_size: Odoo attachments and imports go through nginx.</summary>
     public int MaxUploadMegabytes { get; init; } = 100;
 
@@ -117,6 +135,7 @@ internal sealed record NginxSiteSpec(
         AddIfNotNull(errors, CheckPath("nginx.acme_webroot", AcmeWebroot));
         AddIfNotNull(errors, CheckPath("nginx.log_directory", LogDirectory));
         AddIfNotNull(errors, CheckPath("nginx.cache_directory", CacheDirectory));
+        AddIfNotNull(errors, CheckPath("nginx.maintenance_root", MaintenanceRoot));
         if (MaxUploadMegabytes is < 1 or > 10240)
         {
             errors.Add($"nginx.max_upload_megabytes: {MaxUploadMegabytes} is outside 1-10240; use e.g. 100");
@@ -244,6 +263,13 @@ internal static class NginxSiteRenderer
         Logs(text, site);
         Tls(text, site);
         Line();
+        if (site.Maintenance)
+        {
+            Maintenance(text, site);
+            Aliases(text, site);
+            return text.ToString();
+        }
+
         Line($"    client_max_body_size {site.MaxUploadMegabytes.ToString(CultureInfo.InvariantCulture)}m;");
         Line("    proxy_connect_timeout 720s;");
         Line("    proxy_send_timeout 720s;");
@@ -303,23 +329,71 @@ internal static class NginxSiteRenderer
         Line($"        proxy_pass http://{prefix}_http;");
         Line("    }");
         Line("}");
+        Aliases(text, site);
+        return text.ToString();
+    }
 
-        if (site.Aliases.Count > 0)
+    /// <summary>The static page a suspended site serves (no user input in it: byte-stable, nothing to escape).</summary>
+    public static string RenderMaintenancePage() =>
+        """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="robots" content="noindex">
+        <title>Temporarily unavailable</title>
+        <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:15vh auto;padding:0 1rem;color:#333}h1{font-size:1.5rem}</style>
+        </head>
+        <body>
+        <h1>This site is temporarily unavailable</h1>
+        <p>It is down for maintenance and will be back. Your data is kept. Please try again later.</p>
+        </body>
+        </html>
+
+        """;
+
+    // The rest of the primary server of a suspended site: every URI ends at the maintenance page with 503.
+    private static void Maintenance(StringBuilder text, NginxSiteSpec site)
+    {
+        var retryAfter = NginxSiteSpec.MaintenanceRetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        text.Append('\n');
+        text.Append("    # Suspended (fleet tenant suspend): a maintenance page instead of Odoo; its database and filestore are kept.\n");
+        text.Append("    error_page 503 /").Append(NginxSiteSpec.MaintenancePage).Append(";\n");
+        text.Append('\n');
+        text.Append("    location = /").Append(NginxSiteSpec.MaintenancePage).Append(" {\n");
+        text.Append("        root ").Append(site.MaintenanceRoot).Append(";\n");
+        text.Append("        internal;\n");
+        text.Append("        default_type text/html;\n");
+        text.Append("        # A location with its own add_header inherits none, so HSTS is repeated.\n");
+        text.Append("        add_header Retry-After ").Append(retryAfter).Append(" always;\n");
+        text.Append("        add_header Cache-Control \"no-store\" always;\n");
+        text.Append("        add_header Strict-Transport-Security \"max-age=31536000\" always;\n");
+        text.Append("    }\n");
+        text.Append('\n');
+        text.Append("    location / {\n");
+        text.Append("        return 503;\n");
+        text.Append("    }\n");
+        text.Append("}\n");
+    }
+
+    private static void Aliases(StringBuilder text, NginxSiteSpec site)
+    {
+        if (site.Aliases.Count == 0)
         {
-            Line();
-            Line("server {");
-            Listen(text, site, "443 ssl http2");
-            Line($"    server_name {string.Join(' ', site.Aliases)};");
-            Logs(text, site);
-            Tls(text, site);
-            Line();
-            Line("    location / {");
-            Line($"        return 301 https://{primary}$request_uri;");
-            Line("    }");
-            Line("}");
+            return;
         }
 
-        return text.ToString();
+        text.Append("\nserver {\n");
+        Listen(text, site, "443 ssl http2");
+        text.Append("    server_name ").AppendJoin(' ', site.Aliases).Append(";\n");
+        Logs(text, site);
+        Tls(text, site);
+        text.Append('\n');
+        text.Append("    location / {\n");
+        text.Append("        return 301 https://").Append(site.PrimaryDomain).Append("$request_uri;\n");
+        text.Append("    }\n");
+        text.Append("}\n");
     }
 
     /// <summary>

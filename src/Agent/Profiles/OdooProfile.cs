@@ -111,10 +111,11 @@ internal static class OdooProfile
         // PostgreSQL: local cluster with peer auth and computed settings, or a remote server.
         var odooDependsOnDatabase = new List<string>();
         PostgresCluster? localCluster = null;
+        string? postgresRunning = null;
         if (local)
         {
             var cluster = localCluster = LocalCluster(os);
-            var pgService = builder.Add(new ServiceResource(runner, "postgresql.service", Empty, Empty) { DependsOn = [packages] });
+            var pgService = postgresRunning = builder.Add(new ServiceResource(runner, "postgresql.service", Empty, Empty) { DependsOn = [packages] });
             var settings = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var (key, value) in tuning.Postgres!.Settings)
             {
@@ -219,13 +220,14 @@ internal static class OdooProfile
         else
         {
             explanation.Add("no Odoo release yet: the baseline converges now; checkout, venv and odoo.service follow the first rollout");
-            if (host.Tenants.Count > 0)
+            if (host.Tenants.Any(t => t.State != TenantDesiredState.Absent))
             {
-                explanation.Add($"tenants: {host.Tenants.Count} database(s) wait for the first release (odoo-bin creates their tables); their nginx sites are in place");
+                explanation.Add($"tenants: {host.Tenants.Count(t => t.State != TenantDesiredState.Absent)} database(s) wait for the first release (odoo-bin creates their tables); their nginx sites are in place");
             }
         }
 
         AddWeb(builder, host, facts, packages, explanation);
+        AddTenantRemovals(builder, host, localCluster, [packages, .. postgresRunning is null ? Array.Empty<string>() : [postgresRunning]], explanation);
         AddSecurity(builder, host, os, packages, logFile);
         return new CompiledProfile(builder.Resources, explanation, builder.Files) { StageIds = stageIds, Cluster = localCluster };
     }
@@ -295,13 +297,14 @@ internal static class OdooProfile
     /// </summary>
     private static void AddTenantDatabases(Builder builder, DesiredHost host, PostgresCluster? cluster, IReadOnlyList<string> odooReady, List<string> explanation)
     {
-        if (host.Tenants.Count == 0 || cluster is null)
+        var served = host.Tenants.Where(t => t.State != TenantDesiredState.Absent).ToList();
+        if (served.Count == 0 || cluster is null)
         {
             return;
         }
 
         var (runner, layout) = (builder.Env.Runner, builder.Env.Layout);
-        foreach (var tenant in host.Tenants)
+        foreach (var tenant in served)
         {
             var database = builder.Add(new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = odooReady });
             builder.Add(new OdooDatabaseResource(
@@ -311,8 +314,41 @@ internal static class OdooProfile
             });
         }
 
-        explanation.Add($"tenants: {host.Tenants.Count} database(s), each created by the {layout.User} role and initialised by odoo-bin -i ... --without-demo=all; "
+        explanation.Add($"tenants: {served.Count} database(s), each created by the {layout.User} role and initialised by odoo-bin -i ... --without-demo=all; "
             + "Odoo picks a request's database with dbfilter ^%d$ (the primary domain's first label is the tenant's name)");
+    }
+
+    /// <summary>
+    /// Deleted tenants (absent from now on): each is archived, then its site, certificate, database
+    /// and filestore go (<see cref="TenantRemovalResource"/>). Archives older than the retention
+    /// period are pruned on every converge.
+    /// </summary>
+    private static void AddTenantRemovals(Builder builder, DesiredHost host, PostgresCluster? cluster, IReadOnlyList<string> deps, List<string> explanation)
+    {
+        var (paths, runner, layout) = (builder.Env.Paths, builder.Env.Runner, builder.Env.Layout);
+        builder.Add(new TenantArchivePruneResource(paths, builder.Env.Time, TenantRemovalSpec.DefaultArchiveRoot, host.TenantArchiveRetention));
+        var absent = host.Tenants.Where(t => t.State == TenantDesiredState.Absent).ToList();
+        if (absent.Count == 0 || cluster is null)
+        {
+            return;
+        }
+
+        foreach (var tenant in absent)
+        {
+            var site = new NginxSiteSpec(tenant.PrimaryDomain, tenant.Aliases, host.Odoo.HttpPort, host.Odoo.GeventPort, tenant.CertificatePath, tenant.KeyPath, AcmeWebroot)
+            {
+                SiteName = tenant.SiteName,
+            };
+            var spec = new TenantRemovalSpec(
+                tenant.Name, tenant.Database,
+                [site.EnabledPath, site.AvailablePath, site.AvailablePath + AtomicFile.PreviousSuffix, tenant.CertificatePath, tenant.KeyPath],
+                $"{layout.DataDir}/filestore/{tenant.Database}",
+                TenantRemovalSpec.DefaultArchiveRoot);
+            builder.Add(new TenantRemovalResource(paths, runner, cluster, builder.Env.Time, spec) { DependsOn = deps });
+        }
+
+        explanation.Add($"tenants: {absent.Count} deleted; each is archived first (pg_dump -Fc + filestore tar + manifest in {TenantRemovalSpec.DefaultArchiveRoot}, "
+            + $"kept {host.TenantArchiveRetention.TotalDays:0} days), then its site, certificate, database and filestore are removed");
     }
 
     private static void AddWeb(Builder builder, DesiredHost host, ProfileFacts facts, string packages, List<string> explanation)
@@ -330,13 +366,14 @@ internal static class OdooProfile
         var tlsDir = builder.Add(new DirectoryResource(paths, runner, TlsDirectory, FileModes.Mode0755, rootOwned));
         var webroot = builder.Add(new DirectoryResource(paths, runner, AcmeWebroot, FileModes.Mode0755, rootOwned));
         var cacheParent = builder.Add(new DirectoryResource(paths, runner, "/var/cache/nginx", FileModes.Mode0755, rootOwned) { DependsOn = [packages] });
-        var tenantLongest = host.Tenants.Count == 0 ? 0 : host.Tenants.Max(t => ((string[])[t.PrimaryDomain, .. t.Aliases]).Max(n => n.Length));
+        var tenants = host.Tenants.Where(t => t.State != TenantDesiredState.Absent).ToList();
+        var tenantLongest = tenants.Count == 0 ? 0 : tenants.Max(t => ((string[])[t.PrimaryDomain, .. t.Aliases]).Max(n => n.Length));
         var site = new NginxSiteSpec(names[0], [.. names.Skip(1)], host.Odoo.HttpPort, host.Odoo.GeventPort, $"{TlsDirectory}/odoo.crt", $"{TlsDirectory}/odoo.key", AcmeWebroot)
         {
             DatabaseManagerOpen = host.Web.DatabaseManager,
             AllowSingleLabelNames = singleLabel,
             LongestOtherName = tenantLongest,
-            OtherNameCount = host.Tenants.Sum(t => 1 + t.Aliases.Count),
+            OtherNameCount = tenants.Sum(t => 1 + t.Aliases.Count),
         };
         var cache = builder.Add(new DirectoryResource(paths, runner, site.CacheDirectory, FileModes.Mode0700, new Ownership("www-data", "www-data"))
         {
@@ -361,13 +398,23 @@ internal static class OdooProfile
         // One site and one certificate per tenant: the primary domain proxies to this host's Odoo, aliases redirect to it.
         var reloadOn = Set(siteFile, enabled, noDefault, tls);
         var preamble = NginxSiteRenderer.ValidationPreamble(tenantLongest);
-        foreach (var tenant in host.Tenants)
+        var maintenancePage = new List<string>();
+        if (tenants.Any(t => t.State == TenantDesiredState.Suspended))
+        {
+            var maintenanceRoot = builder.Add(new DirectoryResource(paths, runner, NginxSiteSpec.DefaultMaintenanceRoot, FileModes.Mode0755, rootOwned));
+            maintenancePage.Add(builder.File(
+                $"{NginxSiteSpec.DefaultMaintenanceRoot}/{NginxSiteSpec.MaintenancePage}", NginxSiteRenderer.RenderMaintenancePage(), FileModes.Mode0644, rootOwned,
+                deps: [maintenanceRoot]));
+        }
+
+        foreach (var tenant in tenants)
         {
             var tenantSite = new NginxSiteSpec(tenant.PrimaryDomain, tenant.Aliases, host.Odoo.HttpPort, host.Odoo.GeventPort, tenant.CertificatePath, tenant.KeyPath, AcmeWebroot)
             {
                 SiteName = tenant.SiteName,
                 OwnsHttpSettings = false,
                 DatabaseManagerOpen = host.Web.DatabaseManager,
+                Maintenance = tenant.State == TenantDesiredState.Suspended,
             };
             var tenantTlsSpec = new TlsCertificateSpec(tenantSite.AllNames, tenantSite.CertificatePath, tenantSite.KeyPath);
             if (host.Web.Tls == TlsMode.Acme)
@@ -381,14 +428,19 @@ internal static class OdooProfile
             });
             var tenantFile = builder.File(
                 tenantSite.AvailablePath, NginxSiteRenderer.Render(tenantSite), FileModes.Mode0644, rootOwned,
-                new NginxValidator(runner, tenantSite.AvailablePath, paths.Resolve("/etc/nginx"), preamble), deps: [packages, tenantTls, webroot]);
+                new NginxValidator(runner, tenantSite.AvailablePath, paths.Resolve("/etc/nginx"), preamble), deps: [packages, tenantTls, webroot, .. maintenancePage]);
             var tenantEnabled = builder.Add(new SymlinkResource(paths, tenantSite.EnabledPath, tenantSite.AvailablePath) { DependsOn = [tenantFile] });
             reloadOn.UnionWith([tenantTls, tenantFile, tenantEnabled]);
         }
 
-        if (host.Tenants.Count > 0)
+        if (tenants.Any(t => t.State == TenantDesiredState.Suspended))
         {
-            explanation.Add($"web: {host.Tenants.Count} tenant site(s), each with its own certificate ({(host.Web.Tls == TlsMode.Acme ? "Let's Encrypt" : "self-signed")}); aliases redirect to the primary domain");
+            explanation.Add($"web: {tenants.Count(t => t.State == TenantDesiredState.Suspended)} suspended tenant site(s) answer 503 with {NginxSiteSpec.DefaultMaintenanceRoot}/{NginxSiteSpec.MaintenancePage} (Retry-After {NginxSiteSpec.MaintenanceRetryAfterSeconds} s); their databases are kept");
+        }
+
+        if (tenants.Count > 0)
+        {
+            explanation.Add($"web: {tenants.Count} tenant site(s), each with its own certificate ({(host.Web.Tls == TlsMode.Acme ? "Let's Encrypt" : "self-signed")}); aliases redirect to the primary domain");
         }
 
         builder.Add(new ServiceResource(runner, "nginx.service", Empty, Empty)

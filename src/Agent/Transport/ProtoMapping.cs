@@ -59,8 +59,18 @@ internal static class ProtoMapping
             Tenants =
             [
                 .. spec.Tenants.Select(t => new TenantDesired(
-                    t.Name, t.Database, t.PrimaryDomain, [.. t.Aliases], t.Modules.Count == 0 ? ["base"] : [.. t.Modules])),
+                    t.Name, t.Database, t.PrimaryDomain, [.. t.Aliases], t.Modules.Count == 0 ? ["base"] : [.. t.Modules])
+                {
+                    State = t.State switch
+                    {
+                        Proto.TenantSpecState.Active => TenantDesiredState.Active,
+                        Proto.TenantSpecState.Suspended => TenantDesiredState.Suspended,
+                        Proto.TenantSpecState.Absent => TenantDesiredState.Absent,
+                        _ => throw new Profiles.SpecValidationException([$"tenants.{Grammar.Printable(t.Name)}.state: {(int)t.State} is not a tenant state this agent knows (active, suspended, absent); upgrade the agent"]),
+                    },
+                }),
             ],
+            TenantArchiveRetention = TimeSpan.FromDays(spec.TenantArchiveRetentionDays <= 0 ? 30 : Math.Min(spec.TenantArchiveRetentionDays, 3650)),
         };
     }
 

@@ -5,7 +5,7 @@ using OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Cli.Commands;
 
-/// <summary>`fleet tenant create|list|show`: Odoo databases with their domains, placed on hosts with room.</summary>
+/// <summary>`fleet tenant create|list|show|suspend|resume|delete`: Odoo databases with their domains, placed on hosts with room.</summary>
 internal static class TenantCommand
 {
     private const int MaxLimit = 10_000;
@@ -15,13 +15,17 @@ internal static class TenantCommand
         var tenant = new Command("tenant", "Tenants: one Odoo database each, with its domains, nginx site and certificate, placed on a host with room")
         {
             CreateCreate(context), CreateList(context), CreateShow(context),
+            CreateStateChange(context, "suspend"), CreateStateChange(context, "resume"), CreateStateChange(context, "delete"),
         };
         context.AddExamples(
             tenant,
             "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com --dry-run",
             "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com",
             "fleet tenant list --search acme",
-            "fleet tenant show acme");
+            "fleet tenant show acme",
+            "fleet tenant suspend acme",
+            "fleet tenant resume acme",
+            "fleet tenant delete acme --yes");
         return tenant;
     }
 
@@ -204,6 +208,108 @@ internal static class TenantCommand
             "",
             "Exit codes: 0 shown, 2 malformed name, 5 no such tenant (or not allowed).");
         return show;
+    }
+
+    private static Command CreateStateChange(CommandContext context, string verb)
+    {
+        var name = new Argument<string>("name") { Description = "Tenant name or id" };
+        var output = CommandContext.OutputOption();
+        var yes = new Option<bool>("--yes") { Description = "Confirm the deletion (its database and filestore are dropped; a final backup stays on the host)" };
+        var command = verb switch
+        {
+            "suspend" => new Command("suspend", "Serve a maintenance page (HTTP 503, Retry-After) instead of Odoo for the tenant; its database and filestore are kept") { name, output },
+            "resume" => new Command("resume", "Serve a suspended tenant from Odoo again") { name, output },
+            _ => new Command("delete", "Delete a tenant: its host archives it (final backup), then removes its site, certificate, database and filestore") { name, yes, output },
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var tenantName = parse.GetValue(name) ?? "";
+            CheckName(tenantName);
+            if (verb == "delete" && !parse.GetValue(yes))
+            {
+                throw CliException.Usage(
+                    $"--yes: deleting tenant {tenantName} drops its database and filestore (a final backup is kept on its host for the retention period); "
+                    + $"confirm with `fleet tenant delete {tenantName} --yes`");
+            }
+
+            var request = new TenantActionRequest { Name = tenantName, Confirm = verb == "delete" };
+            using var connection = context.Connect(parse);
+            // The controller makes the same request twice a no-op, so a retry after a lost answer is safe.
+            var response = await connection.CallAsync(
+                (client, options) => verb switch
+                {
+                    "suspend" => client.SuspendTenantAsync(request, options),
+                    "resume" => client.ResumeTenantAsync(request, options),
+                    _ => client.DeleteTenantAsync(request, options),
+                },
+                idempotent: true,
+                ct);
+            if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
+            {
+                context.Renderer.Json(
+                    new TenantActionJson(verb, response.Changed, response.Generation, response.Summary, TenantView.ToJson(response.Tenant)),
+                    OutputJsonContext.Default.TenantActionJson);
+                return ExitCodes.Ok;
+            }
+
+            context.Renderer.Line(response.Summary);
+            context.Renderer.Line($"state: {TenantView.StateWithPending(response.Tenant)}; follow it with `fleet tenant show {response.Tenant.Name}`");
+            return ExitCodes.Ok;
+        });
+        switch (verb)
+        {
+            case "suspend":
+                context.AddExamples(
+                    command,
+                    "fleet tenant suspend acme",
+                    "fleet tenant suspend acme -o json",
+                    "",
+                    "The tenant's nginx site answers every request with a small maintenance page, HTTP 503 with",
+                    "Retry-After: 3600; Odoo, its database and its filestore are untouched. Like every change of a",
+                    "tenant, it goes through its host's desired state: the state is 'suspended' once the host reports",
+                    "the converge. Suspending a suspended tenant changes nothing and says so. Needs the operator role; audited.",
+                    "",
+                    "Exit codes: 0 suspended (or already), 1 refused (being created or deleted), 2 bad input, 5 no such tenant (or not allowed).");
+                break;
+            case "resume":
+                context.AddExamples(
+                    command,
+                    "fleet tenant resume acme",
+                    "",
+                    "The tenant's site proxies to Odoo again once its host has converged. Resuming an active tenant",
+                    "changes nothing and says so. Needs the operator role; audited.",
+                    "",
+                    "Exit codes: 0 resumed (or already active), 1 refused (being created or deleted), 2 bad input, 5 no such tenant (or not allowed).");
+                break;
+            default:
+                context.AddExamples(
+                    command,
+                    "fleet tenant delete acme --yes",
+                    "fleet tenant delete acme --yes -o json",
+                    "",
+                    "Its host first takes a final backup into /var/lib/odoofleet/tenant-archive/NAME-<UTC time>/:",
+                    "pg_dump -Fc of the database, a tar of the filestore and manifest.json with the sha256 of each,",
+                    "kept for Fleet:TenantArchiveRetentionDays (default 30) days. Then it removes the nginx site and",
+                    "certificate, drops the database (ending its connections) and removes the filestore. The tenant",
+                    "stays 'deleting' (its domains taken) until the host reports that; an interrupted deletion finishes",
+                    "on the next converge. Deleting again changes nothing. Needs the operator role; audited.",
+                    "",
+                    "Exit codes: 0 deleting (or already), 2 bad input or no --yes (nothing changed), 5 no such tenant (or not allowed).");
+                break;
+        }
+
+        return command;
+    }
+
+    /// <summary>A tenant name or id as the controller accepts them: lowercase letters, digits and inner hyphens, at most 63.</summary>
+    private static void CheckName(string name)
+    {
+        if (name.Length is 0 or > 63 || !name.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-') || name[0] == '-' || name[^1] == '-')
+        {
+            throw CliException.Usage(
+                $"name: '{new string([.. name.Take(64).Select(c => char.IsControl(c) ? '?' : c)])}' is not a tenant name or id; use lowercase letters, digits and inner hyphens "
+                + "(e.g. acme-corp); list them with `fleet tenant list`");
+        }
     }
 
     private static TenantState ParseState(string? text) => text switch

@@ -22,12 +22,19 @@ internal sealed record TenantJson(
     long? FilestoreBytes,
     string? LastBackupAt,
     string? CreatedAt,
-    string? UpdatedAt);
+    string? UpdatedAt)
+{
+    /// <summary>The state it is on its way to (suspended, active) until its host has converged; null when none.</summary>
+    public string? PendingState { get; init; }
+}
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);
 
 /// <summary>Placement's verdict on one host: headroom is the smallest fraction of any budget left after placing.</summary>
 internal sealed record PlacementJson(string HostId, string HostName, bool Fits, double Headroom, IReadOnlyList<string> Reasons);
+
+/// <summary>What `fleet tenant suspend|resume|delete` did: changed is false when the tenant was already so (or on its way).</summary>
+internal sealed record TenantActionJson(string Action, bool Changed, long Generation, string Summary, TenantJson Tenant);
 
 internal sealed record TenantCreateJson(bool DryRun, bool Created, string ChosenHost, string Summary, long Generation, TenantJson? Tenant, IReadOnlyList<PlacementJson> Placement);
 internal sealed record ReleaseJson(string Series, string Commit);
@@ -277,6 +284,7 @@ internal sealed record DriftPolicyResultJson(string HostId, string HostName, boo
 [JsonSerializable(typeof(TenantJson))]
 [JsonSerializable(typeof(TenantListJson))]
 [JsonSerializable(typeof(TenantCreateJson))]
+[JsonSerializable(typeof(TenantActionJson))]
 [JsonSerializable(typeof(HostJson))]
 [JsonSerializable(typeof(IReadOnlyList<HostJson>))]
 [JsonSerializable(typeof(RolloutJson))]

@@ -17,7 +17,15 @@ internal static class TenantView
     public static TenantJson ToJson(Tenant t) => new(
         t.Id, t.Name, t.HostId, t.HostName, t.Plan, State(t.State), t.Database, t.PrimaryDomain, [.. t.Aliases], [.. t.Modules], t.Url,
         t.DatabaseBytes < 0 ? null : t.DatabaseBytes, t.FilestoreBytes < 0 ? null : t.FilestoreBytes,
-        Formats.Iso(t.LastBackupAt), Formats.Iso(t.CreatedAt), Formats.Iso(t.UpdatedAt));
+        Formats.Iso(t.LastBackupAt), Formats.Iso(t.CreatedAt), Formats.Iso(t.UpdatedAt))
+    {
+        PendingState = t.PendingState == TenantState.Unspecified ? null : State(t.PendingState),
+    };
+
+    /// <summary>"active", or "active -> suspended (waits for its host to converge)" while a change is on its way.</summary>
+    public static string StateWithPending(Tenant t) => t.PendingState == TenantState.Unspecified
+        ? State(t.State)
+        : $"{State(t.State)} -> {State(t.PendingState)} (waits for its host to converge)";
 
     public static PlacementJson ToJson(PlacementVerdict v) => new(v.HostId, v.HostName, v.Fits, Math.Round(v.Headroom, 4), [.. v.Reasons]);
 
@@ -31,7 +39,7 @@ internal static class TenantView
     [
         ("name", t.Name),
         ("id", t.Id),
-        ("state", State(t.State)),
+        ("state", StateWithPending(t)),
         ("host", $"{t.HostName} ({t.HostId})"),
         ("plan", t.Plan),
         ("url", t.Url),

@@ -233,6 +233,7 @@ internal sealed partial class AgentApi(
             Artifact = host.DesiredArtifact,
             Gate = host.DesiredGate,
             Tenants = await tenants.ForHostAsync(host.Id, context.CancellationToken),
+            TenantArchiveRetentionDays = o.TenantArchiveRetentionDays,
         }.ToProto();
     }
 
@@ -332,6 +333,16 @@ internal sealed partial class AgentApi(
             foreach (var name in await tenants.MarkCreatedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
             {
                 LogTenantActive(logger, name, hostId, report.Generation);
+            }
+        }
+
+        // Suspension, resumption and deletion need no release: a deleted tenant's archive and removal
+        // ran in this converge (before its report), and only now are its rows and domains freed.
+        if (accepted && report.Success)
+        {
+            foreach (var (name, outcome) in await tenants.ApplyConvergedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
+            {
+                LogTenantStateConfirmed(logger, name, outcome, hostId, report.Generation);
             }
         }
 
@@ -545,6 +556,9 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported generation {Generation} success={Success} (accepted={Accepted})")]
     private static partial void LogReport(ILogger logger, string hostId, long generation, bool success, bool accepted);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is {Outcome}: host {HostId} converged generation {Generation}")]
+    private static partial void LogTenantStateConfirmed(ILogger logger, string tenant, string outcome, string hostId, long generation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is active: host {HostId} converged generation {Generation}")]
     private static partial void LogTenantActive(ILogger logger, string tenant, string hostId, long generation);

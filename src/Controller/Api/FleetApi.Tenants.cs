@@ -9,7 +9,7 @@ using TenantState = OdooFleet.Contracts.V1.TenantState;
 
 namespace OdooFleet.Controller.Api;
 
-/// <summary>FleetService: tenants (create with placement, list, show).</summary>
+/// <summary>FleetService: tenants (create with placement, list, show, suspend, resume, delete).</summary>
 internal sealed partial class FleetApi
 {
     private const int DefaultTenantLimit = 1000;
@@ -152,6 +152,97 @@ internal sealed partial class FleetApi
         return tenant.ToProto();
     }
 
+    public override Task<TenantActionResponse> SuspendTenant(TenantActionRequest request, ServerCallContext context) =>
+        ChangeTenantAsync(request, TenantDesiredState.Suspended, context);
+
+    public override Task<TenantActionResponse> ResumeTenant(TenantActionRequest request, ServerCallContext context) =>
+        ChangeTenantAsync(request, TenantDesiredState.Active, context);
+
+    public override Task<TenantActionResponse> DeleteTenant(TenantActionRequest request, ServerCallContext context)
+    {
+        if (!request.Confirm)
+        {
+            throw Invalid($"confirm: deleting tenant '{Printable(request.Name)}' drops its database and filestore (a final backup is kept on its host); "
+                + "confirm it (fleet tenant delete NAME --yes)");
+        }
+
+        return ChangeTenantAsync(request, TenantDesiredState.Absent, context);
+    }
+
+    /// <summary>
+    /// Suspend, resume and delete: the desired state is persisted with a new generation of the host's
+    /// spec, then the host is told (level-based, as for creation). The same call again changes nothing
+    /// and tells the host again while it has not applied that generation (a lost message, a restart).
+    /// </summary>
+    private async Task<TenantActionResponse> ChangeTenantAsync(TenantActionRequest request, TenantDesiredState desired, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!Validation.IsHostName(request.Name))
+        {
+            throw Invalid($"name: '{Printable(request.Name)}' is not a tenant name or id (lowercase letters, digits and inner hyphens); list them with `fleet tenant list`");
+        }
+
+        var verb = desired switch
+        {
+            TenantDesiredState.Suspended => "suspend",
+            TenantDesiredState.Active => "resume",
+            _ => "delete",
+        };
+        var result = await tenants.SetDesiredStateAsync(request.Name, desired, time.GetUtcNow(), ct);
+        var tenant = result.Tenant;
+        switch (result.Outcome)
+        {
+            case TenantChange.NotFound:
+                throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found; search with `fleet tenant list --search {request.Name}`"));
+
+            case TenantChange.NotNow:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"state: tenant {tenant!.Name} is {TenantStore.StateText(tenant.State)}, and only an active or suspended tenant can be {verb}d; "
+                    + (tenant.State == Domain.TenantState.Creating
+                        ? $"wait until it is active (fleet tenant show {tenant.Name}), or delete it (fleet tenant delete {tenant.Name} --yes)"
+                        : $"it is being deleted; see `fleet tenant show {tenant.Name}`")));
+
+            case TenantChange.Changed:
+                LogTenantChanged(logger, tenant!.Name, verb, tenant.HostId, result.Generation, ApiTokenInterceptor.CallerOf(context).Actor);
+                await TellHostAsync(tenant.HostId, result.Generation);
+                return new TenantActionResponse
+                {
+                    Tenant = tenant.ToProto(),
+                    Changed = true,
+                    Generation = result.Generation,
+                    Summary = desired switch
+                    {
+                        TenantDesiredState.Suspended => $"{tenant.Name}: suspending on {tenant.HostName} (desired generation {result.Generation}): its site will answer 503 with a maintenance page; database and filestore are kept",
+                        TenantDesiredState.Active => $"{tenant.Name}: resuming on {tenant.HostName} (desired generation {result.Generation}): its site will proxy to Odoo again",
+                        _ => $"{tenant.Name}: deleting on {tenant.HostName} (desired generation {result.Generation}): the host archives it (final backup), then removes its site, certificate, database and filestore; "
+                            + "the tenant and its domains go once the host reports that",
+                    },
+                };
+
+            default:
+            {
+                if ((await hosts.FindAsync(tenant!.HostId, ct)) is { } host && host.AppliedGeneration < result.Generation)
+                {
+                    await TellHostAsync(tenant.HostId, result.Generation);
+                }
+
+                var already = desired switch
+                {
+                    TenantDesiredState.Suspended => tenant.State == Domain.TenantState.Suspended ? "is suspended already" : "is being suspended already",
+                    TenantDesiredState.Active => tenant.State == Domain.TenantState.Active ? "is active already (not suspended)" : tenant.State == Domain.TenantState.Creating ? "is being created (not suspended)" : "is being resumed already",
+                    _ => "is being deleted already",
+                };
+                return new TenantActionResponse
+                {
+                    Tenant = tenant.ToProto(),
+                    Changed = false,
+                    Generation = result.Generation,
+                    Summary = $"{tenant.Name} {already}: nothing changed",
+                };
+            }
+        }
+    }
+
     /// <summary>The host's tenants and how many more small ones fit (what `fleet hosts` shows).</summary>
     private Host WithTenants(Host proto, HostRecord host, IReadOnlyDictionary<string, TenantLoad> loads, DateTimeOffset now)
     {
@@ -183,6 +274,9 @@ internal sealed partial class FleetApi
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} placed on host {HostId} by {Actor}: desired generation {Generation}")]
     private static partial void LogTenantCreated(ILogger logger, string tenant, string hostId, long generation, string actor);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant}: {Action} requested by {Actor}; host {HostId} desired generation {Generation}")]
+    private static partial void LogTenantChanged(ILogger logger, string tenant, string action, string hostId, long generation, string actor);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Converge for host {HostId} generation {Generation} not sent now ({Error}); the heartbeat carries it")]
     private static partial void LogTenantConvergeNotSent(ILogger logger, string hostId, long generation, string error);

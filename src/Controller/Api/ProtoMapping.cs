@@ -393,6 +393,7 @@ internal static class ProtoMapping
             },
             Drift = p.Drift.ToProto(),
             Tenants = { s.Tenants.Select(t => t.ToSpec()) },
+            TenantArchiveRetentionDays = s.TenantArchiveRetentionDays,
         };
     }
 
@@ -610,6 +611,7 @@ internal static class ProtoMapping
         FilestoreBytes = t.FilestoreBytes ?? -1,
         LastBackupAt = OrNull(t.LastBackupAt),
         Url = $"https://{t.PrimaryDomain}/",
+        PendingState = t.PendingState?.ToProto() ?? V1.TenantState.Unspecified,
     };
 
     public static V1.TenantState ToProto(this Domain.TenantState state) => state switch
@@ -646,6 +648,12 @@ internal static class ProtoMapping
         PrimaryDomain = t.PrimaryDomain,
         Aliases = { t.Aliases },
         Modules = { t.Modules },
+        State = t.DesiredState switch
+        {
+            Domain.TenantDesiredState.Suspended => V1.TenantSpecState.Suspended,
+            Domain.TenantDesiredState.Absent => V1.TenantSpecState.Absent,
+            _ => V1.TenantSpecState.Active,
+        },
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;

@@ -126,4 +126,7 @@ internal sealed record HostSpec(string HostId, long Generation, OdooRelease? Rel
 
     /// <summary>The tenants placed on the host, by name (their aliases included).</summary>
     public IReadOnlyList<TenantRecord> Tenants { get; init; } = [];
+
+    /// <summary>Days the host keeps the final archive of a deleted tenant (Fleet:TenantArchiveRetentionDays).</summary>
+    public int TenantArchiveRetentionDays { get; init; } = 30;
 }

@@ -10,6 +10,14 @@ internal enum TenantState
     Deleting,
 }
 
+/// <summary>What the controller wants a tenant to be on its host (the TenantSpec state).</summary>
+internal enum TenantDesiredState
+{
+    Active,
+    Suspended,
+    Absent,
+}
+
 /// <summary>
 /// What one tenant of a plan reserves on its host. Workers are shared by every database the
 /// host's Odoo serves, so a tenant reserves a share of one, in thousandths (50 = one worker per 20 tenants).
@@ -48,6 +56,17 @@ internal sealed record TenantRecord(
 
     /// <summary>Newest backup of the tenant's database (null = none yet).</summary>
     public DateTimeOffset? LastBackupAt { get; init; }
+
+    /// <summary>What its host's spec asks for; <see cref="State"/> follows once the host reports the generation that carries it.</summary>
+    public TenantDesiredState DesiredState { get; init; } = TenantDesiredState.Active;
+
+    /// <summary>The state the tenant is on its way to, or null when its host has caught up (creating and deleting are their own states).</summary>
+    public TenantState? PendingState => (State, DesiredState) switch
+    {
+        (TenantState.Active, TenantDesiredState.Suspended) => TenantState.Suspended,
+        (TenantState.Suspended, TenantDesiredState.Active) => TenantState.Active,
+        _ => null,
+    };
 }
 
 /// <summary>What a caller asks for when creating a tenant, before placement.</summary>

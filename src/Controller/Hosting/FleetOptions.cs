@@ -39,6 +39,10 @@ internal sealed class FleetOptions : IValidatableObject
     /// <summary>The bootstrap admin credential (a bearer token, role admin) that makes the first API tokens. Every FleetService call needs a token either way.</summary>
     public string? ApiToken { get; set; }
 
+    /// <summary>How long hosts keep the final archive (database dump, filestore, manifest) of a deleted tenant before pruning it.</summary>
+    [Range(1, 3650)]
+    public int TenantArchiveRetentionDays { get; set; } = 30;
+
     public int OdooHttpPort { get; set; } = 8069;
 
     public int OdooGeventPort { get; set; } = 8072;

@@ -28,6 +28,24 @@ internal enum TenantCreation
 /// <summary>The outcome of a create; <see cref="Detail"/> names the conflicting domain or tenant.</summary>
 internal sealed record TenantCreateResult(TenantCreation Outcome, TenantRecord? Tenant, PlacementDecision? Placement, string Detail, long Generation);
 
+internal enum TenantChange
+{
+    /// <summary>Stored as the tenant's desired state, on its host's spec (a new desired generation).</summary>
+    Changed,
+
+    /// <summary>That is already the tenant's desired state: nothing changed.</summary>
+    Unchanged,
+
+    /// <summary>No tenant of that name or id.</summary>
+    NotFound,
+
+    /// <summary>Not in the tenant's current state (suspend or resume while it is created or deleted).</summary>
+    NotNow,
+}
+
+/// <summary>The outcome of a suspend, resume or delete; <see cref="Generation"/> is the host's generation that carries the desired state.</summary>
+internal sealed record TenantChangeResult(TenantChange Outcome, TenantRecord? Tenant, long Generation);
+
 /// <summary>Which tenants a listing wants; empty = any. <see cref="Search"/> is a substring of a name or a domain.</summary>
 internal sealed record TenantFilter(string? HostId, TenantState? State, string Search, int Limit);
 
@@ -42,7 +60,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
     private const string Columns =
         """
         t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules,
-        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at
+        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state
         """;
 
     /// <summary>
@@ -75,8 +93,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             await using var reader = await existing.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
-                var same = reader.GetBoolean(14);
-                var generation = reader.GetInt64(15);
+                var same = reader.GetBoolean(15);
+                var generation = reader.GetInt64(16);
                 var tenant = Read(reader);
                 await reader.CloseAsync();
                 await tx.RollbackAsync(ct);
@@ -115,8 +133,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, request,
-                spec_generation, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $10, $10)
+                spec_generation, state_generation, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(created.Id);
@@ -236,7 +254,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(14) });
+            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(15) });
         }
 
         return tenants;
@@ -265,6 +283,155 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
         return names;
     }
+
+    /// <summary>
+    /// Makes <paramref name="desired"/> the tenant's desired state on its host's spec, in one
+    /// transaction: the host's desired generation is bumped and an event recorded. Deleting marks the
+    /// tenant deleting at once (placement still counts it; its domains stay taken until the host
+    /// confirms). Asking for what is already desired changes nothing and returns the generation that
+    /// carries it, so a caller can tell the host again.
+    /// </summary>
+    public async Task<TenantChangeResult> SetDesiredStateAsync(string nameOrId, TenantDesiredState desired, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        TenantRecord tenant;
+        long stateGeneration;
+        await using (var find = new NpgsqlCommand(
+            $"""
+            SELECT {Columns}, t.state_generation FROM tenants t LEFT JOIN hosts h ON h.id = t.host_id
+            WHERE t.name = $1 OR t.id = $1 ORDER BY (t.name = $1) DESC LIMIT 1 FOR UPDATE OF t
+            """, conn, tx))
+        {
+            find.Parameters.AddWithValue(nameOrId);
+            await using var reader = await find.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                return new TenantChangeResult(TenantChange.NotFound, null, 0);
+            }
+
+            tenant = Read(reader);
+            stateGeneration = reader.GetInt64(15);
+        }
+
+        if (tenant.DesiredState == desired)
+        {
+            await tx.RollbackAsync(ct);
+            return new TenantChangeResult(TenantChange.Unchanged, await WithAliasesAsync(tenant, ct), stateGeneration);
+        }
+
+        // Suspending or resuming keeps a database that must exist: not while it is created or deleted.
+        if (desired != TenantDesiredState.Absent && tenant.State is TenantState.Creating or TenantState.Deleting)
+        {
+            await tx.RollbackAsync(ct);
+            return new TenantChangeResult(TenantChange.NotNow, await WithAliasesAsync(tenant, ct), stateGeneration);
+        }
+
+        long bumped;
+        await using (var host = new NpgsqlCommand(
+            "UPDATE hosts SET desired_generation = desired_generation + 1 WHERE id = $1 RETURNING desired_generation", conn, tx))
+        {
+            host.Parameters.AddWithValue(tenant.HostId);
+            bumped = await host.ExecuteScalarAsync(ct) is long g
+                ? g
+                : throw new InvalidOperationException($"host {tenant.HostId} of tenant {tenant.Name} is not in the hosts table");
+        }
+
+        var state = desired == TenantDesiredState.Absent ? TenantState.Deleting : tenant.State;
+        await using (var update = new NpgsqlCommand(
+            "UPDATE tenants SET desired_state = $2, state = $3, state_generation = $4, updated_at = $5 WHERE id = $1", conn, tx))
+        {
+            update.Parameters.AddWithValue(tenant.Id);
+            update.Parameters.AddWithValue(DesiredStateText(desired));
+            update.Parameters.AddWithValue(StateText(state));
+            update.Parameters.AddWithValue(bumped);
+            update.Parameters.AddWithValue(now);
+            await update.ExecuteNonQueryAsync(ct);
+        }
+
+        var type = desired switch
+        {
+            TenantDesiredState.Suspended => "TenantSuspendRequested",
+            TenantDesiredState.Active => "TenantResumeRequested",
+            _ => "TenantDeleteRequested",
+        };
+        await EventStore.AppendAsync(conn, tx, type, tenant.Id, Json.Serialize(new { name = tenant.Name, host = tenant.HostId, generation = bumped }), now, ct);
+        await tx.CommitAsync(ct);
+        var changed = tenant with { DesiredState = desired, State = state, UpdatedAt = now };
+        return new TenantChangeResult(TenantChange.Changed, await WithAliasesAsync(changed, ct), bumped);
+    }
+
+    /// <summary>
+    /// A successful converge of <paramref name="generation"/> made the desired state of every tenant
+    /// it carried real: suspended and resumed tenants take their desired state, absent ones (archived
+    /// and removed on the host) are deleted with their domains, which frees the domains. Creation has
+    /// its own step (<see cref="MarkCreatedAsync"/>: it needs a running release). Returns each
+    /// tenant's name and new state ("deleted" for removed ones).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Name, string Outcome)>> ApplyConvergedAsync(string hostId, long generation, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var conn = await db.OpenConnectionAsync(ct);
+        await using var tx = await conn.BeginTransactionAsync(ct);
+        var outcomes = new List<(string Id, string Name, string Outcome)>();
+        await using (var moved = new NpgsqlCommand(
+            """
+            UPDATE tenants SET state = desired_state, updated_at = $3
+            WHERE host_id = $1 AND state IN ('active', 'suspended') AND desired_state IN ('active', 'suspended')
+              AND state <> desired_state AND state_generation <= $2
+            RETURNING id, name, state
+            """, conn, tx))
+        {
+            moved.Parameters.AddWithValue(hostId);
+            moved.Parameters.AddWithValue(generation);
+            moved.Parameters.AddWithValue(now);
+            await using var reader = await moved.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                outcomes.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            }
+        }
+
+        await using (var deleted = new NpgsqlCommand(
+            "DELETE FROM tenants WHERE host_id = $1 AND desired_state = 'absent' AND state_generation <= $2 RETURNING id, name", conn, tx))
+        {
+            deleted.Parameters.AddWithValue(hostId);
+            deleted.Parameters.AddWithValue(generation);
+            await using var reader = await deleted.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                outcomes.Add((reader.GetString(0), reader.GetString(1), "deleted"));
+            }
+        }
+
+        foreach (var (id, name, outcome) in outcomes)
+        {
+            var type = outcome switch
+            {
+                "suspended" => "TenantSuspended",
+                "active" => "TenantResumed",
+                _ => "TenantDeleted",
+            };
+            await EventStore.AppendAsync(conn, tx, type, id, Json.Serialize(new { name, host = hostId, generation }), now, ct);
+        }
+
+        await tx.CommitAsync(ct);
+        return [.. outcomes.Select(o => (o.Name, o.Outcome))];
+    }
+
+    public static string DesiredStateText(TenantDesiredState state) => state switch
+    {
+        TenantDesiredState.Active => "active",
+        TenantDesiredState.Suspended => "suspended",
+        _ => "absent",
+    };
+
+    public static TenantDesiredState? ParseDesiredState(string text) => text switch
+    {
+        "active" => TenantDesiredState.Active,
+        "suspended" => TenantDesiredState.Suspended,
+        "absent" => TenantDesiredState.Absent,
+        _ => null,
+    };
 
     public static string StateText(TenantState state) => state switch
     {
@@ -351,5 +518,6 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         DatabaseBytes = r.IsDBNull(11) ? null : r.GetInt64(11),
         FilestoreBytes = r.IsDBNull(12) ? null : r.GetInt64(12),
         LastBackupAt = r.IsDBNull(13) ? null : r.GetFieldValue<DateTimeOffset>(13),
+        DesiredState = ParseDesiredState(r.GetString(14)) ?? throw new InvalidOperationException($"tenants: unknown desired state '{r.GetString(14)}'"),
     };
 }

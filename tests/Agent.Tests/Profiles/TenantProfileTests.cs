@@ -150,4 +150,59 @@ public sealed class TenantProfileTests : IDisposable
         var error = Assert.Throws<SpecValidationException>(() => Compile(breakIt(Spec())));
         Assert.Contains(error.Errors, e => e.Contains(expected, StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Compile_SuspendedTenant_MaintenanceSiteAndPageWhileTheDatabaseIsKept()
+    {
+        var suspended = Tenant("acme", "erp.acme.com");
+        suspended.State = TenantSpecState.Suspended;
+        var compiled = Compile(Spec(true, suspended, Tenant("beta-co")));
+
+        var site = compiled.Files.Single(f => f.Path == "/etc/nginx/sites-available/t_acme").Content;
+        var primary = site[site.IndexOf("    server_name acme.erp.example.com;\n", StringComparison.Ordinal)..];
+        Assert.Contains("        return 503;\n", primary, StringComparison.Ordinal);
+        Assert.Contains($"    error_page 503 /{NginxSiteSpec.MaintenancePage};\n", primary, StringComparison.Ordinal);
+        Assert.Contains("        add_header Retry-After 3600 always;\n", primary, StringComparison.Ordinal);
+        Assert.Contains("        root /var/www/odoofleet-maintenance;\n", primary, StringComparison.Ordinal);
+        Assert.DoesNotContain("proxy_pass", site, StringComparison.Ordinal);
+        Assert.Contains("    server_name erp.acme.com;\n", site, StringComparison.Ordinal);
+        Assert.Contains("proxy_pass http://odoofleet_t_beta_co_http;", compiled.Files.Single(f => f.Path == "/etc/nginx/sites-available/t_beta_co").Content, StringComparison.Ordinal);
+
+        var page = compiled.Files.Single(f => f.Path == $"/var/www/odoofleet-maintenance/{NginxSiteSpec.MaintenancePage}").Content;
+        Assert.StartsWith("<!doctype html>", page, StringComparison.Ordinal);
+        var ordered = ConvergeEngine.Order(compiled.Resources);
+        Assert.True(IndexOf(ordered, $"file:/var/www/odoofleet-maintenance/{NginxSiteSpec.MaintenancePage}") < IndexOf(ordered, "file:/etc/nginx/sites-available/t_acme"));
+        Assert.Contains(compiled.Resources, r => r.Id == "pg-database:acme");
+        Assert.DoesNotContain(compiled.Resources, r => r.Kind == "tenant-removal");
+    }
+
+    [Fact]
+    public void Compile_AbsentTenant_RemovalAfterPostgresInsteadOfSiteAndDatabase()
+    {
+        var deleted = Tenant("acme", "erp.acme.com");
+        deleted.State = TenantSpecState.Absent;
+        var spec = Spec(true, deleted, Tenant("beta-co"));
+        spec.TenantArchiveRetentionDays = 7;
+        var compiled = Compile(spec);
+
+        Assert.DoesNotContain(compiled.Resources, r => r.Id.Contains("t_acme", StringComparison.Ordinal) || r.Id.EndsWith(":acme", StringComparison.Ordinal) && r.Kind != "tenant-removal");
+        Assert.DoesNotContain(compiled.Files, f => f.Path.Contains("t_acme", StringComparison.Ordinal));
+        var removal = compiled.Resources.Single(r => r.Kind == "tenant-removal");
+        Assert.Equal("tenant-removal:acme", removal.Id);
+        Assert.Contains("service:postgresql.service", removal.DependsOn);
+        Assert.Contains(compiled.Resources, r => r.Id == "pg-database:beta-co");
+        Assert.Contains(compiled.Resources, r => r.Kind == "tenant-archive-prune");
+        Assert.Contains(compiled.Explanation, e => e.StartsWith("tenants: 1 deleted; each is archived first", StringComparison.Ordinal) && e.Contains("kept 7 days", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ToDomain_UnknownTenantState_RefusedNamingTheField()
+    {
+        var future = Tenant("acme");
+        future.State = (TenantSpecState)7;
+
+        var error = Assert.Throws<SpecValidationException>(() => Spec(true, future).ToDomain());
+
+        Assert.Contains("tenants.acme.state: 7 is not a tenant state", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -119,4 +119,59 @@ public sealed class TenantSitesNginxTests : IDisposable
             .Where(l => !l.Contains("http2\" directive is deprecated", StringComparison.Ordinal));
         Assert.Empty(complaints);
     }
+
+    [Fact]
+    public async Task Apply_SuspendedTenantSite_PassesNginxAloneAndWithTheHostSiteAndSecondRunIsUnchanged()
+    {
+        SkipWithoutNginx();
+        var spec = (await SiteAsync("t_acme", ["acme.erp.example.com", "erp.acme.com"], tenant: true)) with
+        {
+            Maintenance = true,
+            MaintenanceRoot = Paths.Resolve(NginxSiteSpec.DefaultMaintenanceRoot),
+        };
+        var content = Encoding.UTF8.GetBytes(NginxSiteRenderer.Render(spec));
+        FileResource Site() => new(Paths, new ProcessCommandRunner(), spec.AvailablePath, content, FileModes.Mode0644, ownership: null,
+            new NginxValidator(new ProcessCommandRunner(), spec.AvailablePath));
+
+        var first = await NewEngine().RunAsync([Site()], ConvergeMode.Apply, Ct);
+        var second = await NewEngine().RunAsync([Site()], ConvergeMode.Apply, Ct);
+
+        Assert.True(first.Success, first.Error);
+        Assert.Equal(ResourceStatus.Changed, first.Results[0].Status);
+        Assert.Equal(ResourceStatus.Unchanged, second.Results[0].Status);
+
+        // Live, the host's site owns the http settings the tenant's maintenance block shares.
+        var host = await SiteAsync("odoo", ["erp.example.com"], tenant: false) with { OtherNameCount = spec.AllNames.Count };
+        var result = await NginxTestAsync(host, spec);
+        Assert.True(result.Succeeded, result.Stderr);
+        Assert.DoesNotContain("[warn]", result.Stderr.Replace("http2\" directive is deprecated", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    private async Task<CommandResult> NginxTestAsync(params NginxSiteSpec[] sites)
+    {
+        var includes = new StringBuilder();
+        foreach (var site in sites)
+        {
+            var path = Paths.Resolve(site.AvailablePath);
+            await File.WriteAllTextAsync(path, NginxSiteRenderer.Render(site), Ct);
+            includes.Append("    include ").Append(path).Append(";\n");
+        }
+
+        var main = Path.Combine(root.Path, "nginx.conf");
+        var errorLog = Path.Combine(root.Path, "error.log");
+        await File.WriteAllTextAsync(main, $$"""
+            pid {{root.Path}}/nginx.pid;
+            error_log {{errorLog}};
+            include /etc/nginx/modules-enabled/*.conf;
+            events {
+            }
+            http {
+                include /etc/nginx/mime.types;
+                types_hash_max_size 2048;
+            {{includes}}}
+
+            """, Ct);
+        return await new ProcessCommandRunner().RunAsync(
+            new CommandSpec("nginx", ["-t", "-p", root.Path + "/", "-c", main, "-e", errorLog]) { Timeout = TimeSpan.FromMinutes(1) }, Ct);
+    }
 }

@@ -389,6 +389,44 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
             : throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found"));
     }
 
+    public override Task<TenantActionResponse> SuspendTenant(TenantActionRequest request, ServerCallContext context) =>
+        ChangeTenant(context, nameof(SuspendTenant), request, TenantState.Suspended);
+
+    public override Task<TenantActionResponse> ResumeTenant(TenantActionRequest request, ServerCallContext context) =>
+        ChangeTenant(context, nameof(ResumeTenant), request, TenantState.Active);
+
+    public override Task<TenantActionResponse> DeleteTenant(TenantActionRequest request, ServerCallContext context) =>
+        ChangeTenant(context, nameof(DeleteTenant), request, TenantState.Deleting);
+
+    /// <summary>As the controller: the change is pending until the host converges (deleting is immediate); the same again is a no-op.</summary>
+    private Task<TenantActionResponse> ChangeTenant(ServerCallContext context, string call, TenantActionRequest request, TenantState target)
+    {
+        Record(context, call, request);
+        var tenant = Tenants.FirstOrDefault(t => t.Name == request.Name)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found"));
+        var already = tenant.State == target || tenant.PendingState == target;
+        if (!already)
+        {
+            if (target == TenantState.Deleting)
+            {
+                tenant.State = TenantState.Deleting;
+                tenant.PendingState = TenantState.Unspecified;
+            }
+            else
+            {
+                tenant.PendingState = target;
+            }
+        }
+
+        return Task.FromResult(new TenantActionResponse
+        {
+            Tenant = tenant.Clone(),
+            Changed = !already,
+            Generation = 9,
+            Summary = already ? $"{tenant.Name} is so already: nothing changed" : $"{tenant.Name}: {call} on {tenant.HostName} (desired generation 9)",
+        });
+    }
+
     private void Record(ServerCallContext context, string call, IMessage request)
     {
         Requests.Add(request);

@@ -178,4 +178,133 @@ public sealed class TenantCommandTests
         Assert.Contains("fleet tenant create acme --domain acme.erp.example.com --dry-run", result.Out, StringComparison.Ordinal);
         Assert.Contains("dbfilter ^%d$", result.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Suspend_ActiveTenant_SentAndSaysThePendingStateThenAgainIsANoOp()
+    {
+        await using var controller = await TestController.StartAsync();
+        var acme = Tenant("acme");
+        acme.State = TenantState.Active;
+        controller.Service.Tenants.Add(acme);
+
+        var first = await RunAsync("--controller", controller.Address, "tenant", "suspend", "acme");
+        var again = await RunAsync("--controller", controller.Address, "tenant", "suspend", "acme", "-o", "json");
+
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var sent = Assert.IsType<TenantActionRequest>(controller.Service.Requests[0]);
+        Assert.Equal(("acme", false), (sent.Name, sent.Confirm));
+        Assert.Contains("acme: SuspendTenant on web-01", first.Out, StringComparison.Ordinal);
+        Assert.Contains("state: active -> suspended (waits for its host to converge)", first.Out, StringComparison.Ordinal);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        using var json = JsonDocument.Parse(again.Out);
+        Assert.Equal("suspend", json.RootElement.GetProperty("action").GetString());
+        Assert.False(json.RootElement.GetProperty("changed").GetBoolean());
+        Assert.Contains("nothing changed", json.RootElement.GetProperty("summary").GetString(), StringComparison.Ordinal);
+        Assert.Equal("active", json.RootElement.GetProperty("tenant").GetProperty("state").GetString());
+        Assert.Equal("suspended", json.RootElement.GetProperty("tenant").GetProperty("pendingState").GetString());
+    }
+
+    [Fact]
+    public async Task Resume_SuspendedTenant_SentToResume()
+    {
+        await using var controller = await TestController.StartAsync();
+        var acme = Tenant("acme");
+        acme.State = TenantState.Suspended;
+        controller.Service.Tenants.Add(acme);
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "resume", "acme");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("ResumeTenant", controller.Service.Calls);
+        Assert.Contains("state: suspended -> active", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Delete_WithoutYes_UsageNamingTheFlagAndNoCall()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.Tenants.Add(Tenant("acme"));
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "delete", "acme");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--yes", result.Err, StringComparison.Ordinal);
+        Assert.Contains("fleet tenant delete acme --yes", result.Err, StringComparison.Ordinal);
+        Assert.Empty(controller.Service.Requests);
+        Assert.Equal(TenantState.Creating, controller.Service.Tenants[0].State);
+    }
+
+    [Fact]
+    public async Task Delete_WithYes_ConfirmedAndDeletingInJson()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.Tenants.Add(Tenant("acme"));
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "delete", "acme", "--yes", "-o", "json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var sent = Assert.IsType<TenantActionRequest>(Assert.Single(controller.Service.Requests));
+        Assert.Equal(("acme", true), (sent.Name, sent.Confirm));
+        using var json = JsonDocument.Parse(result.Out);
+        Assert.True(json.RootElement.GetProperty("changed").GetBoolean());
+        Assert.Equal(9, json.RootElement.GetProperty("generation").GetInt64());
+        Assert.Equal("deleting", json.RootElement.GetProperty("tenant").GetProperty("state").GetString());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("tenant").GetProperty("pendingState").ValueKind);
+    }
+
+    [Theory]
+    [InlineData("suspend", "Acme")]
+    [InlineData("resume", "acme_corp")]
+    [InlineData("delete", "-acme")]
+    public async Task StateChange_BadName_UsageNamingTheFieldWithoutACall(string verb, string name)
+    {
+        await using var controller = await TestController.StartAsync();
+
+        var result = await RunAsync(["--controller", controller.Address, "tenant", verb, .. verb == "delete" ? (string[])["--yes"] : [], "--", name]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("name: ", result.Err, StringComparison.Ordinal);
+        Assert.Contains("lowercase letters, digits and inner hyphens", result.Err, StringComparison.Ordinal);
+        Assert.Empty(controller.Service.Requests);
+    }
+
+    [Fact]
+    public async Task StateChange_UnknownTenant_ExitFive()
+    {
+        await using var controller = await TestController.StartAsync();
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "suspend", "nope");
+
+        Assert.Equal(5, result.ExitCode);
+        Assert.Contains("tenant 'nope' not found", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_PendingSuspension_StateSaysWhereItGoes()
+    {
+        await using var controller = await TestController.StartAsync();
+        var acme = Tenant("acme");
+        acme.State = TenantState.Active;
+        acme.PendingState = TenantState.Suspended;
+        controller.Service.Tenants.Add(acme);
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "show", "acme");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("active -> suspended (waits for its host to converge)", result.Out, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("suspend", "Retry-After: 3600")]
+    [InlineData("resume", "proxies to Odoo again")]
+    [InlineData("delete", "pg_dump -Fc of the database")]
+    public async Task Help_StateChanges_TeachWithExamples(string verb, string expected)
+    {
+        var result = await RunAsync("tenant", verb, "--help");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains($"fleet tenant {verb} acme", result.Out, StringComparison.Ordinal);
+        Assert.Contains(expected, result.Out, StringComparison.Ordinal);
+        Assert.Contains("Exit codes:", result.Out, StringComparison.Ordinal);
+    }
 }

@@ -158,6 +158,85 @@ public sealed class TenantApiTests(MigratedDatabaseFixture fixture) : IClassFixt
         Assert.Equal(StatusCode.NotFound, missing.StatusCode);
     }
 
+    private Task<TenantActionResponse> ActAsync(string verb, string name, bool confirm = false)
+    {
+        var request = new TenantActionRequest { Name = name, Confirm = confirm };
+        var options = FleetApiServer.Bearer(Admin);
+        return (verb switch
+        {
+            "suspend" => Fleet.SuspendTenantAsync(request, options, cancellationToken: Ct),
+            "resume" => Fleet.ResumeTenantAsync(request, options, cancellationToken: Ct),
+            _ => Fleet.DeleteTenantAsync(request, options, cancellationToken: Ct),
+        }).ResponseAsync;
+    }
+
+    [Fact]
+    public async Task SuspendTenant_ActiveThenAgain_PendingWithANewGenerationAndTheRepeatChangesNothing()
+    {
+        var host = await EnrollAsync(16);
+        var name = Unique("s");
+        var created = await CreateAsync(Request(name, host.Name));
+        await new TenantStore(fixture.Database.DataSource).MarkCreatedAsync(host.Id, created.Generation, Now, Ct);
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => ActAsync("resume", Unique("x")));
+        var suspended = await ActAsync("suspend", name);
+        var again = await ActAsync("suspend", name);
+
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.True(suspended.Changed);
+        Assert.Equal(created.Generation + 1, suspended.Generation);
+        Assert.Equal((TenantState.Active, TenantState.Suspended), (suspended.Tenant.State, suspended.Tenant.PendingState));
+        Assert.Contains("503", suspended.Summary, StringComparison.Ordinal);
+        Assert.False(again.Changed);
+        Assert.Equal(suspended.Generation, again.Generation);
+        Assert.Contains("is being suspended already: nothing changed", again.Summary, StringComparison.Ordinal);
+        Assert.Equal(suspended.Generation, (await hosts.FindAsync(host.Id, Ct))!.DesiredGeneration);
+    }
+
+    [Fact]
+    public async Task SuspendTenant_WhileCreating_FailedPreconditionSayingWhatToDo()
+    {
+        var host = await EnrollAsync(16);
+        var name = Unique("c");
+        await CreateAsync(Request(name, host.Name));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => ActAsync("suspend", name));
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("state: ", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("wait until it is active", error.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task DeleteTenant_WithoutConfirm_InvalidArgumentAndNothingChanged()
+    {
+        var host = await EnrollAsync(16);
+        var name = Unique("d");
+        var created = await CreateAsync(Request(name, host.Name));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => ActAsync("delete", name));
+        var deleting = await ActAsync("delete", name, confirm: true);
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("confirm: ", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("--yes", error.Status.Detail, StringComparison.Ordinal);
+        Assert.True(deleting.Changed);
+        Assert.Equal(created.Generation + 1, deleting.Generation);
+        Assert.Equal(TenantState.Deleting, deleting.Tenant.State);
+    }
+
+    [Theory]
+    [InlineData("Acme")]
+    [InlineData("a b")]
+    [InlineData("")]
+    public async Task TenantActions_BadName_InvalidArgumentNamingTheField(string name)
+    {
+        var error = await Assert.ThrowsAsync<RpcException>(() => ActAsync("suspend", name));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith("name: ", error.Status.Detail, StringComparison.Ordinal);
+    }
+
     /// <summary>Host grains that only record ResendConverge (what telling the agent goes through).</summary>
     public class ConvergeGrains : DispatchProxy
     {

@@ -188,4 +188,120 @@ public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFi
         Assert.Empty(await tenants.MarkCreatedAsync(host.Id, created.Generation, Now, Ct));
         Assert.Equal(TenantState.Active, (await tenants.FindAsync(name, Ct))!.State);
     }
+
+    private async Task<TenantCreateResult> CreateActiveAsync(HostRecord host, string name)
+    {
+        var created = await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now, Ct);
+        Assert.Equal([name], await tenants.MarkCreatedAsync(host.Id, created.Generation, Now, Ct));
+        return created;
+    }
+
+    private async Task<long> EventCountAsync(string type, string tenantId)
+    {
+        await using var events = fixture.Database.DataSource.CreateCommand("SELECT count(*) FROM events WHERE type = $1 AND subject = $2");
+        events.Parameters.AddWithValue(type);
+        events.Parameters.AddWithValue(tenantId);
+        return (long)(await events.ExecuteScalarAsync(Ct))!;
+    }
+
+    [Fact]
+    public async Task SetDesiredStateAsync_SuspendThenResume_StateMovesOnlyWithTheReportOfItsGeneration()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        var created = await CreateActiveAsync(host, name);
+
+        var suspend = await tenants.SetDesiredStateAsync(name, TenantDesiredState.Suspended, Now.AddMinutes(1), Ct);
+        Assert.Equal(TenantChange.Changed, suspend.Outcome);
+        Assert.Equal(created.Generation + 1, suspend.Generation);
+        Assert.Equal(suspend.Generation, await DesiredGenerationAsync(host.Id));
+        var pending = (await tenants.FindAsync(name, Ct))!;
+        Assert.Equal((TenantState.Active, TenantDesiredState.Suspended, TenantState.Suspended), (pending.State, pending.DesiredState, pending.PendingState));
+        Assert.Equal(TenantDesiredState.Suspended, Assert.Single(await tenants.ForHostAsync(host.Id, Ct)).DesiredState);
+
+        var again = await tenants.SetDesiredStateAsync(name, TenantDesiredState.Suspended, Now.AddMinutes(2), Ct);
+        Assert.Equal((TenantChange.Unchanged, suspend.Generation), (again.Outcome, again.Generation));
+        Assert.Equal(suspend.Generation, await DesiredGenerationAsync(host.Id));
+
+        Assert.Empty(await tenants.ApplyConvergedAsync(host.Id, suspend.Generation - 1, Now, Ct));
+        Assert.Equal([(name, "suspended")], await tenants.ApplyConvergedAsync(host.Id, suspend.Generation, Now, Ct));
+        Assert.Empty(await tenants.ApplyConvergedAsync(host.Id, suspend.Generation, Now, Ct));
+        var suspended = (await tenants.FindAsync(name, Ct))!;
+        Assert.Equal((TenantState.Suspended, (TenantState?)null), (suspended.State, suspended.PendingState));
+        Assert.Equal(1, await EventCountAsync("TenantSuspended", suspended.Id));
+
+        var resume = await tenants.SetDesiredStateAsync(name, TenantDesiredState.Active, Now.AddMinutes(3), Ct);
+        Assert.Equal((TenantChange.Changed, suspend.Generation + 1), (resume.Outcome, resume.Generation));
+        Assert.Equal([(name, "active")], await tenants.ApplyConvergedAsync(host.Id, resume.Generation + 5, Now, Ct));
+        Assert.Equal(TenantState.Active, (await tenants.FindAsync(name, Ct))!.State);
+        Assert.Equal(TenantChange.Unchanged, (await tenants.SetDesiredStateAsync(name, TenantDesiredState.Active, Now, Ct)).Outcome);
+    }
+
+    [Fact]
+    public async Task SetDesiredStateAsync_SuspendWhileCreating_NotNowAndNothingChanged()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        var created = await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now, Ct);
+
+        var result = await tenants.SetDesiredStateAsync(name, TenantDesiredState.Suspended, Now, Ct);
+
+        Assert.Equal(TenantChange.NotNow, result.Outcome);
+        Assert.Equal(created.Generation, await DesiredGenerationAsync(host.Id));
+        Assert.Equal((TenantState.Creating, TenantDesiredState.Active), ((await tenants.FindAsync(name, Ct))!.State, (await tenants.FindAsync(name, Ct))!.DesiredState));
+    }
+
+    [Fact]
+    public async Task SetDesiredStateAsync_UnknownTenant_NotFound()
+    {
+        var result = await tenants.SetDesiredStateAsync(Unique("t"), TenantDesiredState.Absent, Now, Ct);
+
+        Assert.Equal((TenantChange.NotFound, (TenantRecord?)null), (result.Outcome, result.Tenant));
+    }
+
+    [Fact]
+    public async Task SetDesiredStateAsync_Delete_DeletingUntilTheReportThenRowsAndDomainsAreGone()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        var created = await CreateActiveAsync(host, name);
+
+        var delete = await tenants.SetDesiredStateAsync(name, TenantDesiredState.Absent, Now.AddMinutes(1), Ct);
+        Assert.Equal((TenantChange.Changed, created.Generation + 1), (delete.Outcome, delete.Generation));
+        Assert.Equal(TenantState.Deleting, delete.Tenant!.State);
+        Assert.Equal(TenantDesiredState.Absent, Assert.Single(await tenants.ForHostAsync(host.Id, Ct)).DesiredState);
+        Assert.Equal(TenantChange.Unchanged, (await tenants.SetDesiredStateAsync(name, TenantDesiredState.Absent, Now, Ct)).Outcome);
+        Assert.Equal(TenantChange.NotNow, (await tenants.SetDesiredStateAsync(name, TenantDesiredState.Suspended, Now, Ct)).Outcome);
+
+        // Until the host confirms, the domain is still taken: nobody else may be served there yet.
+        var other = Unique("o");
+        var early = await tenants.CreateAsync(Identifiers.New("n"), Request(other, $"{name}.example.com"), On(host), Now, Ct);
+        Assert.Equal(TenantCreation.DomainTaken, early.Outcome);
+        Assert.Empty(await tenants.ApplyConvergedAsync(host.Id, delete.Generation - 1, Now, Ct));
+        Assert.NotNull(await tenants.FindAsync(name, Ct));
+
+        Assert.Equal([(name, "deleted")], await tenants.ApplyConvergedAsync(host.Id, delete.Generation, Now, Ct));
+        Assert.Null(await tenants.FindAsync(name, Ct));
+        Assert.Empty(await tenants.ForHostAsync(host.Id, Ct));
+        Assert.Equal(1, await EventCountAsync("TenantDeleted", created.Tenant!.Id));
+        await using var domains = fixture.Database.DataSource.CreateCommand("SELECT count(*) FROM tenant_domains WHERE tenant_id = $1");
+        domains.Parameters.AddWithValue(created.Tenant.Id);
+        Assert.Equal(0L, await domains.ExecuteScalarAsync(Ct));
+        var later = await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now, Ct);
+        Assert.Equal(TenantCreation.Created, later.Outcome);
+    }
+
+    [Fact]
+    public async Task SetDesiredStateAsync_DeleteWhileCreating_AllowedAndNeverBecomesActive()
+    {
+        var host = await EnrollAsync();
+        var name = Unique("t");
+        await tenants.CreateAsync(Identifiers.New("n"), Request(name), On(host), Now, Ct);
+
+        var delete = await tenants.SetDesiredStateAsync(name, TenantDesiredState.Absent, Now, Ct);
+
+        Assert.Equal(TenantChange.Changed, delete.Outcome);
+        Assert.Empty(await tenants.MarkCreatedAsync(host.Id, delete.Generation, Now, Ct));
+        Assert.Equal([(name, "deleted")], await tenants.ApplyConvergedAsync(host.Id, delete.Generation, Now, Ct));
+    }
 }
