@@ -320,7 +320,7 @@ internal sealed partial class AgentApi(
             CheckTransition(transition);
         }
 
-        var accepted = await hosts.RecordReportAsync(
+        var (accepted, hasTenants) = await hosts.RecordReportAsync(
             report,
             report.Success ? "HostConverged" : "HostConvergeFailed",
             Json.Serialize(new { report.Generation, report.Success, report.Error, release = report.RunningRelease?.ToString() }),
@@ -328,7 +328,7 @@ internal sealed partial class AgentApi(
             context.CancellationToken);
         LogReport(logger, hostId, report.Generation, report.Success, accepted);
         // Without a running release the host has no Odoo yet to create tenant databases with.
-        if (accepted && report.Success && report.RunningRelease is not null)
+        if (accepted && hasTenants && report.Success && report.RunningRelease is not null)
         {
             foreach (var name in await tenants.MarkCreatedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
             {
@@ -338,7 +338,7 @@ internal sealed partial class AgentApi(
 
         // Suspension, resumption and deletion need no release: a deleted tenant's archive and removal
         // ran in this converge (before its report), and only now are its rows and domains freed.
-        if (accepted && report.Success)
+        if (accepted && hasTenants && report.Success)
         {
             foreach (var (name, outcome) in await tenants.ApplyConvergedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
             {

@@ -12,6 +12,9 @@ internal sealed record DesiredReleaseChange(long Generation, bool Changed, long 
     public bool NeedsConverge => Changed || AppliedGeneration < Generation;
 }
 
+/// <summary>What recording a converge report did: <see cref="Accepted"/> = recorded (not stale); <see cref="HostHasTenants"/> = the host has tenant rows.</summary>
+internal readonly record struct ReportRecorded(bool Accepted, bool HostHasTenants);
+
 /// <summary>One agent heartbeat: when it arrived, and the metrics, facts and address it carried, if any.</summary>
 internal sealed record HeartbeatRecord(string HostId, DateTimeOffset SeenAt, HostMetrics? Metrics, HostFacts? Facts, string? Address);
 
@@ -257,7 +260,12 @@ internal sealed class HostStore(NpgsqlDataSource db)
     /// Stores a converge report; one for an older generation than already stored, or for a
     /// generation the controller never issued, is ignored.
     /// </summary>
-    public async Task<bool> RecordReportAsync(ConvergeReport report, string eventType, string eventJson, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// Records a converge report unless it is stale (older than one already recorded, or a
+    /// generation never issued). Also says whether the host has any tenant rows, so that the
+    /// tenant bookkeeping after a report (two transactions) is skipped for the many hosts without one.
+    /// </summary>
+    public async Task<ReportRecorded> RecordReportAsync(ConvergeReport report, string eventType, string eventJson, DateTimeOffset now, CancellationToken ct)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
@@ -269,6 +277,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
                 running_series = COALESCE($6, running_series), running_commit = COALESCE($7, running_commit),
                 last_results = $8, last_transition = $9
             WHERE id = $1 AND reported_generation <= $2 AND $2 <= desired_generation
+            RETURNING EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1)
             """, conn, tx);
         cmd.Parameters.AddWithValue(report.HostId);
         cmd.Parameters.AddWithValue(report.Generation);
@@ -279,15 +288,15 @@ internal sealed class HostStore(NpgsqlDataSource db)
         cmd.Parameters.Add(TextOrNull(report.RunningRelease?.Commit));
         cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(report.Resources));
         cmd.Parameters.Add(JsonbOrNull(report.Transition));
-        if (await cmd.ExecuteNonQueryAsync(ct) != 1)
+        if (await cmd.ExecuteScalarAsync(ct) is not bool hasTenants)
         {
             await tx.RollbackAsync(ct);
-            return false;
+            return new ReportRecorded(Accepted: false, HostHasTenants: false);
         }
 
         await EventStore.AppendAsync(conn, tx, eventType, report.HostId, eventJson, now, ct);
         await tx.CommitAsync(ct);
-        return true;
+        return new ReportRecorded(Accepted: true, hasTenants);
     }
 
     /// <summary>Rollout progress of many hosts in one query (a rollout never fans out over grains to read).</summary>

@@ -116,7 +116,7 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
 
         // The first host already wants the release and applied it; the second wants it but never applied it.
         Assert.Equal((2L, true), await hosts.SetDesiredReleaseAsync(ids[0], release, "{}", Now, ct));
-        Assert.True(await hosts.RecordReportAsync(new ConvergeReport(ids[0], 2, true, "", release, [], Now, Now), "HostConverged", "{}", Now, ct));
+        Assert.True((await hosts.RecordReportAsync(new ConvergeReport(ids[0], 2, true, "", release, [], Now, Now), "HostConverged", "{}", Now, ct)).Accepted);
         Assert.Equal((2L, true), await hosts.SetDesiredReleaseAsync(ids[1], release, "{}", Now, ct));
         var gone = Identifiers.New("h");
 
@@ -150,9 +150,9 @@ public sealed class FleetStoreTests(MigratedDatabaseFixture fixture) : IClassFix
         }
 
         // Generations 2..4 after enrollment's 1.
-        Assert.False(await hosts.RecordReportAsync(Report(5, true), "HostConverged", "{}", Now, ct)); // never issued
-        Assert.True(await hosts.RecordReportAsync(Report(4, true), "HostConverged", "{}", Now, ct));
-        Assert.False(await hosts.RecordReportAsync(Report(3, false), "HostConvergeFailed", "{}", Now, ct));
+        Assert.False((await hosts.RecordReportAsync(Report(5, true), "HostConverged", "{}", Now, ct)).Accepted); // never issued
+        Assert.True((await hosts.RecordReportAsync(Report(4, true), "HostConverged", "{}", Now, ct)).Accepted);
+        Assert.False((await hosts.RecordReportAsync(Report(3, false), "HostConvergeFailed", "{}", Now, ct)).Accepted);
 
         var stored = await hosts.FindAsync(host.Id, ct);
         Assert.NotNull(stored);

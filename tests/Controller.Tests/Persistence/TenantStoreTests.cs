@@ -69,6 +69,25 @@ public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFi
     }
 
     [Fact]
+    public async Task RecordReportAsync_SaysWhetherTheHostHasTenants_SoTenantBookkeepingIsSkippedOnlyForHostsWithout()
+    {
+        var hosts = new HostStore(fixture.Database.DataSource);
+        var bare = await EnrollAsync();
+        var withTenant = await EnrollAsync();
+        var created = await tenants.CreateAsync(Identifiers.New("n"), Request(Unique("t")), On(withTenant), Now, Ct);
+        var release = new OdooRelease("18.0", new string('a', 40));
+
+        var bareReport = await hosts.RecordReportAsync(new ConvergeReport(bare.Id, 1, true, "", release, [], Now, Now), "HostConverged", "{}", Now, Ct);
+        var tenantReport = await hosts.RecordReportAsync(
+            new ConvergeReport(withTenant.Id, created.Generation, true, "", release, [], Now, Now), "HostConverged", "{}", Now, Ct);
+        var staleReport = await hosts.RecordReportAsync(new ConvergeReport(withTenant.Id, 1, true, "", release, [], Now, Now), "HostConverged", "{}", Now, Ct);
+
+        Assert.Equal(new ReportRecorded(Accepted: true, HostHasTenants: false), bareReport);
+        Assert.Equal(new ReportRecorded(Accepted: true, HostHasTenants: true), tenantReport);
+        Assert.False(staleReport.Accepted);
+    }
+
+    [Fact]
     public async Task CreateAsync_SameRequestTwice_SecondIsANoOp()
     {
         var host = await EnrollAsync();
