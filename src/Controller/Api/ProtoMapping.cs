@@ -612,7 +612,10 @@ internal static class ProtoMapping
         LastBackupAt = OrNull(t.LastBackupAt),
         Url = $"https://{t.PrimaryDomain}/",
         PendingState = t.PendingState?.ToProto() ?? V1.TenantState.Unspecified,
+        SizesMeasuredAt = OrNull(t.SizesMeasuredAt),
     };
+
+    public static Domain.TenantSizeRecord ToDomain(this V1.TenantSize t) => new(t.Name, t.DatabaseBytes, t.FilestoreBytes);
 
     public static V1.TenantState ToProto(this Domain.TenantState state) => state switch
     {

@@ -54,6 +54,9 @@ internal sealed record TenantRecord(
     /// <summary>Filestore size the host's agent last reported (null = not reported yet).</summary>
     public long? FilestoreBytes { get; init; }
 
+    /// <summary>When the host's agent measured <see cref="DatabaseBytes"/> and <see cref="FilestoreBytes"/> (null = never).</summary>
+    public DateTimeOffset? SizesMeasuredAt { get; init; }
+
     /// <summary>Newest backup of the tenant's database (null = none yet).</summary>
     public DateTimeOffset? LastBackupAt { get; init; }
 
@@ -68,6 +71,23 @@ internal sealed record TenantRecord(
         _ => null,
     };
 }
+
+/// <summary>One tenant's sizes as its host's agent measured them (bytes).</summary>
+internal sealed record TenantSizeRecord(string Name, long DatabaseBytes, long FilestoreBytes)
+{
+    /// <summary>1 PiB: more than any one Odoo database or filestore; a larger value is a bug or a lie.</summary>
+    public const long MaxBytes = 1L << 50;
+
+    /// <summary>Tenants in one report at most (a host never carries more).</summary>
+    public const int MaxPerReport = 10_000;
+}
+
+/// <summary>
+/// What a host's size report did: <see cref="Foreign"/> names tenants placed on another host (then
+/// nothing was stored), <see cref="Unknown"/> names no tenant has (deleted meanwhile: ignored),
+/// <see cref="Recorded"/> counts the tenants whose sizes were stored (a report older than the stored one is not).
+/// </summary>
+internal sealed record TenantSizesOutcome(IReadOnlyList<string> Foreign, int Recorded, IReadOnlyList<string> Unknown);
 
 /// <summary>What a caller asks for when creating a tenant, before placement.</summary>
 internal sealed record TenantRequest(

@@ -1,0 +1,6 @@
+-- Tenant sizes (issue 7): each host's agent measures its tenants' databases (pg_database_size) and
+-- filestores every 10 minutes and reports them (AgentService.ReportTenantSizes); database_bytes and
+-- filestore_bytes (0012) hold the newest report, sizes_measured_at when the agent measured it, so a
+-- late, older report never overwrites a newer one. Placement counts a tenant that outgrew its plan's
+-- disk at its measured size.
+ALTER TABLE tenants ADD COLUMN sizes_measured_at timestamptz;
