@@ -26,6 +26,9 @@ internal sealed record TenantJson(
 {
     /// <summary>The state it is on its way to (suspended, active) until its host has converged; null when none.</summary>
     public string? PendingState { get; init; }
+
+    /// <summary>When its host's agent measured the sizes (every 10 minutes); null until it has.</summary>
+    public string? SizesMeasuredAt { get; init; }
 }
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);

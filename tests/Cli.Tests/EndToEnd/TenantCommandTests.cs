@@ -172,6 +172,28 @@ public sealed class TenantCommandTests
     }
 
     [Fact]
+    public async Task Show_SizesMeasured_SaysHowOldTheyAreAndJsonHasThemWithoutABackup()
+    {
+        await using var controller = await TestController.StartAsync();
+        var tenant = Tenant("acme");
+        tenant.DatabaseBytes = 24L << 20;
+        tenant.SizesMeasuredAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-4));
+        controller.Service.Tenants.Add(tenant);
+
+        var shown = await RunAsync("--controller", controller.Address, "tenant", "show", "acme");
+        var json = await RunAsync("--controller", controller.Address, "tenant", "show", "acme", "-o", "json");
+
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Contains("24.0 MiB (measured 4m ago)", shown.Out, StringComparison.Ordinal);
+        Assert.Contains("12.0 MiB (measured 4m ago)", shown.Out, StringComparison.Ordinal);
+        Assert.Matches(@"last backup:\s+none yet", shown.Out);
+        using var parsed = JsonDocument.Parse(json.Out);
+        Assert.Equal(24L << 20, parsed.RootElement.GetProperty("databaseBytes").GetInt64());
+        Assert.Equal("2026-12-05T07:56:00Z", parsed.RootElement.GetProperty("sizesMeasuredAt").GetString());
+        Assert.Equal(JsonValueKind.Null, parsed.RootElement.GetProperty("lastBackupAt").ValueKind);
+    }
+
+    [Fact]
     public async Task Help_Create_TeachesWithExamples()
     {
         var result = await RunAsync("tenant", "create", "--help");
