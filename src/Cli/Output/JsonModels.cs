@@ -29,6 +29,12 @@ internal sealed record TenantJson(
 
     /// <summary>When its host's agent measured the sizes (every 10 minutes); null until it has.</summary>
     public string? SizesMeasuredAt { get; init; }
+
+    /// <summary>Language loaded at creation; null = en_US only.</summary>
+    public string? Lang { get; init; }
+
+    /// <summary>Main company's country set at creation (ISO 3166-1 alpha-2); null = none.</summary>
+    public string? Country { get; init; }
 }
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);

@@ -21,6 +21,8 @@ internal static class TenantView
     {
         PendingState = t.PendingState == TenantState.Unspecified ? null : State(t.PendingState),
         SizesMeasuredAt = Formats.Iso(t.SizesMeasuredAt),
+        Lang = t.Lang.Length == 0 ? null : t.Lang,
+        Country = t.Country.Length == 0 ? null : t.Country,
     };
 
     /// <summary>"12.3 MiB (measured 4m ago)", or "not reported yet" before the tenant's host measured it.</summary>
@@ -53,6 +55,8 @@ internal static class TenantView
         ("domains", string.Join(", ", [t.PrimaryDomain, .. t.Aliases.Select(a => $"{a} (redirects)")])),
         ("database", t.Database),
         ("modules", string.Join(", ", t.Modules)),
+        ("language", t.Lang.Length == 0 ? "en_US (Odoo's default)" : t.Lang),
+        ("country", t.Country.Length == 0 ? "not set" : t.Country),
         ("database size", Size(t.DatabaseBytes, t.SizesMeasuredAt, now)),
         ("filestore size", Size(t.FilestoreBytes, t.SizesMeasuredAt, now)),
         ("last backup", t.LastBackupAt is null ? "none yet" : $"{Formats.Iso(t.LastBackupAt)} ({Formats.Ago(t.LastBackupAt.ToDateTimeOffset(), now)})"),

@@ -60,11 +60,12 @@ internal sealed class TenantStore(NpgsqlDataSource db)
     private const string Columns =
         """
         t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules,
-        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state, t.sizes_measured_at
+        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state, t.sizes_measured_at,
+        t.lang, t.country
         """;
 
     /// <summary>How many fields <see cref="Columns"/> reads: a query's own extra columns start at this index.</summary>
-    private const int ColumnCount = 16;
+    private const int ColumnCount = 18;
 
     /// <summary>
     /// Places and stores a tenant in one transaction: under the placement lock it reads what every
@@ -132,12 +133,16 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
         var created = new TenantRecord(
             id, request.Name, chosen.HostId, chosen.Name, request.Plan, TenantState.Creating, TenantRules.DatabaseNameOf(request.Name),
-            request.PrimaryDomain, request.Aliases, request.Modules, now, now);
+            request.PrimaryDomain, request.Aliases, request.Modules, now, now)
+        {
+            Lang = request.Lang,
+            Country = request.Country,
+        };
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, request,
-                spec_generation, state_generation, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10)
+                spec_generation, state_generation, created_at, updated_at, lang, country)
+            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10, $11, $12)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(created.Id);
@@ -150,6 +155,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, requestJson);
             insert.Parameters.AddWithValue(bumped);
             insert.Parameters.AddWithValue(now);
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)created.Lang ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)created.Country ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -587,5 +594,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         LastBackupAt = r.IsDBNull(13) ? null : r.GetFieldValue<DateTimeOffset>(13),
         DesiredState = ParseDesiredState(r.GetString(14)) ?? throw new InvalidOperationException($"tenants: unknown desired state '{r.GetString(14)}'"),
         SizesMeasuredAt = r.IsDBNull(15) ? null : r.GetFieldValue<DateTimeOffset>(15),
+        Lang = r.IsDBNull(16) ? null : r.GetString(16),
+        Country = r.IsDBNull(17) ? null : r.GetString(17),
     };
 }

@@ -4,3 +4,9 @@
 -- late, older report never overwrites a newer one. Placement counts a tenant that outgrew its plan's
 -- disk at its measured size.
 ALTER TABLE tenants ADD COLUMN sizes_measured_at timestamptz;
+
+-- fleet tenant create --lang --country: the language odoo-bin loads and the main company's country,
+-- both applied when the host creates the database (TenantSpec.lang/country); null = none.
+ALTER TABLE tenants
+    ADD COLUMN lang text CHECK (lang ~ '^[a-z]{2,3}(_([A-Z]{2}|[0-9]{3}))?(@[A-Za-z]{4,8})?$'),
+    ADD COLUMN country text CHECK (country ~ '^[A-Z]{2}$');
