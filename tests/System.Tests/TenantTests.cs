@@ -145,6 +145,17 @@ public sealed class TenantTests(LiveFleet stack) : IAsyncLifetime
             l => l is { } list && list.GetProperty("tenants").GetArrayLength() == 0,
             ConvergeDeadline, "every tenant active");
 
+        // Sizes: each host's agent measures its tenants after a converge that created one (then every 10 minutes).
+        var sized = await Eventually.UntilAsync(
+            async () => (JsonElement?)await LiveFleet.FleetJsonAsync("tenant", "show", NameOf(0)),
+            t => t is { } shown && shown.GetProperty("databaseBytes") is { ValueKind: JsonValueKind.Number } bytes && bytes.GetInt64() > 0,
+            ConvergeDeadline, $"{NameOf(0)}'s database size reported by its host");
+        Assert.Equal(JsonValueKind.Number, sized!.Value.GetProperty("filestoreBytes").ValueKind);
+        Assert.Equal(JsonValueKind.Null, sized.Value.GetProperty("lastBackupAt").ValueKind);
+        var shownSizes = await LiveFleet.FleetAsync("tenant", "show", NameOf(0));
+        Assert.Matches(@"database size:\s+[0-9.]+ MiB \(measured ", shownSizes.Stdout);
+        Assert.Matches(@"last backup:\s+none yet", shownSizes.Stdout);
+
         // Each primary domain: nginx on its host, its own certificate, its own database.
         var caDir = Directory.CreateTempSubdirectory("odoofleet-tenants-");
         try

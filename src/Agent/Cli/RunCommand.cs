@@ -73,6 +73,18 @@ internal static class RunCommand
             sp.GetRequiredService<ILogger<LocalConverger>>()));
         services.AddSingleton<ControllerClient>();
         services.AddSingleton(new MetricsSampler());
+        services.AddSingleton(sp =>
+        {
+            var environment = sp.GetRequiredService<ProfileEnvironment>();
+            return new TenantSizeReporter(
+                config,
+                sp.GetRequiredService<ControllerClient>(),
+                new TenantSizeMeter(environment.Runner, environment.Paths, environment.Layout),
+                () => OdooProfile.LocalCluster(environment.Facts()),
+                TimeProvider.System,
+                sp.GetRequiredService<ILogger<TenantSizeReporter>>());
+        });
+        services.AddHostedService(sp => sp.GetRequiredService<TenantSizeReporter>());
         services.AddSingleton<ConvergeCoordinator>();
         services.AddHostedService(sp => sp.GetRequiredService<ConvergeCoordinator>());
         services.AddSingleton<PlanService>();

@@ -114,6 +114,12 @@ internal sealed record TenantDesired(string Name, string Database, string Primar
     public string KeyPath => $"/etc/ssl/odoofleet/tenant-{Name}.key";
 
     public TenantDesiredState State { get; init; } = TenantDesiredState.Active;
+
+    /// <summary>Odoo language loaded when the database is created (e.g. fr_FR); null = en_US only.</summary>
+    public string? Lang { get; init; }
+
+    /// <summary>ISO 3166-1 alpha-2 code of the main company's country, set when the database is created; null = none.</summary>
+    public string? Country { get; init; }
 }
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)

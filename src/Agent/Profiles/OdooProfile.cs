@@ -308,7 +308,11 @@ internal static class OdooProfile
         {
             var database = builder.Add(new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = odooReady });
             builder.Add(new OdooDatabaseResource(
-                runner, cluster, new OdooDatabaseSpec(tenant.Database, tenant.Modules, layout.Python, layout.OdooBin, layout.ConfFile, layout.User))
+                runner, cluster, new OdooDatabaseSpec(tenant.Database, tenant.Modules, layout.Python, layout.OdooBin, layout.ConfFile, layout.User)
+                {
+                    Lang = tenant.Lang,
+                    Country = tenant.Country,
+                })
             {
                 DependsOn = [database, .. odooReady],
             });

@@ -18,6 +18,7 @@ internal sealed partial class ConvergeCoordinator(
     ControllerClient controller,
     Journal journal,
     LocalConverger converger,
+    TenantSizeReporter tenantSizes,
     TimeProvider time,
     ILogger<ConvergeCoordinator> logger) : BackgroundService
 {
@@ -165,6 +166,12 @@ internal sealed partial class ConvergeCoordinator(
         if (await ReportAsync(report, ct))
         {
             await journal.RecordReportedAsync(host.Generation, ct);
+        }
+
+        // A new tenant's database exists now: its size need not wait for the next interval.
+        if (result.Outcome.Results.Any(r => r.Kind == "odoo-database" && r.Status == Engine.ResourceStatus.Changed))
+        {
+            tenantSizes.MeasureSoon($"generation {host.Generation} created or extended a tenant database");
         }
     }
 

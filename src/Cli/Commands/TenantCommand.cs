@@ -42,11 +42,13 @@ internal static class TenantCommand
         var selector = new Option<string[]>("--selector") { Description = "Only hosts with this label (KEY=VALUE, repeat: all must match)", HelpName = "k=v" };
         var plan = new Option<string?>("--plan") { Description = "What the tenant reserves on its host: small, medium or large [default: small]", HelpName = "plan" };
         var modules = new Option<string?>("--modules") { Description = "Odoo modules to install, comma-separated [default: base]", HelpName = "a,b" };
+        var lang = new Option<string?>("--lang") { Description = "Odoo language to load when the database is created, e.g. fr_FR, es_419, sr@latin [default: en_US only]", HelpName = "code" };
+        var country = new Option<string?>("--country") { Description = "The main company's country, ISO 3166-1 alpha-2 (e.g. FR), set when the database is created", HelpName = "code" };
         var dryRun = new Option<bool>("--dry-run") { Description = "Only show where placement would put it, and why each host fits or not; change nothing" };
         var output = CommandContext.OutputOption();
         var create = new Command("create", "Place a tenant on a host with room, then its agent creates the database (without demo data), installs the modules and serves its domains")
         {
-            name, domains, host, selector, plan, modules, dryRun, output,
+            name, domains, host, selector, plan, modules, lang, country, dryRun, output,
         };
         create.SetAction(async (parse, ct) =>
         {
@@ -57,7 +59,16 @@ internal static class TenantCommand
                 Host = parse.GetValue(host) ?? "",
                 Plan = parse.GetValue(plan) ?? "",
                 DryRun = parse.GetValue(dryRun),
+                Lang = parse.GetValue(lang) ?? "",
+                Country = parse.GetValue(country) ?? "",
             };
+            var localeError = (request.Lang.Length > 0 ? LocaleValidator.CheckLang(request.Lang) : null)
+                ?? (request.Country.Length > 0 ? LocaleValidator.CheckCountry(request.Country) : null);
+            if (localeError is not null)
+            {
+                throw CliException.Usage(localeError);
+            }
+
             foreach (var (key, value) in LabelParser.Parse(parse.GetValue(selector) ?? [], "--selector"))
             {
                 request.Selector[key] = value;
@@ -112,6 +123,7 @@ internal static class TenantCommand
             "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com --plan medium",
             "fleet tenant create acme --domain www.acme.example.com --selector region=eu --modules sale_management,account",
             "fleet tenant create acme --domain acme.erp.example.com --host web-01 -o json",
+            "fleet tenant create acme --domain acme.erp.example.com --lang fr_FR --country FR",
             "",
             "Placement picks, among online hosts matching --host or --selector, the one with the most headroom",
             "after reserving the plan's RAM, share of a worker and disk, under the per-host tenant limit; no host",

@@ -26,6 +26,15 @@ internal sealed record TenantJson(
 {
     /// <summary>The state it is on its way to (suspended, active) until its host has converged; null when none.</summary>
     public string? PendingState { get; init; }
+
+    /// <summary>When its host's agent measured the sizes (every 10 minutes); null until it has.</summary>
+    public string? SizesMeasuredAt { get; init; }
+
+    /// <summary>Language loaded at creation; null = en_US only.</summary>
+    public string? Lang { get; init; }
+
+    /// <summary>Main company's country set at creation (ISO 3166-1 alpha-2); null = none.</summary>
+    public string? Country { get; init; }
 }
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);

@@ -20,7 +20,16 @@ internal static class TenantView
         Formats.Iso(t.LastBackupAt), Formats.Iso(t.CreatedAt), Formats.Iso(t.UpdatedAt))
     {
         PendingState = t.PendingState == TenantState.Unspecified ? null : State(t.PendingState),
+        SizesMeasuredAt = Formats.Iso(t.SizesMeasuredAt),
+        Lang = t.Lang.Length == 0 ? null : t.Lang,
+        Country = t.Country.Length == 0 ? null : t.Country,
     };
+
+    /// <summary>"12.3 MiB (measured 4m ago)", or "not reported yet" before the tenant's host measured it.</summary>
+    public static string Size(long bytes, Google.Protobuf.WellKnownTypes.Timestamp? measuredAt, DateTimeOffset now) =>
+        bytes < 0 ? "not reported yet"
+        : measuredAt is null ? Formats.Bytes(bytes)
+        : $"{Formats.Bytes(bytes)} (measured {Formats.Ago(measuredAt.ToDateTimeOffset(), now)})";
 
     /// <summary>"active", or "active -> suspended (waits for its host to converge)" while a change is on its way.</summary>
     public static string StateWithPending(Tenant t) => t.PendingState == TenantState.Unspecified
@@ -46,8 +55,10 @@ internal static class TenantView
         ("domains", string.Join(", ", [t.PrimaryDomain, .. t.Aliases.Select(a => $"{a} (redirects)")])),
         ("database", t.Database),
         ("modules", string.Join(", ", t.Modules)),
-        ("database size", t.DatabaseBytes < 0 ? "not reported yet" : Formats.Bytes(t.DatabaseBytes)),
-        ("filestore size", t.FilestoreBytes < 0 ? "not reported yet" : Formats.Bytes(t.FilestoreBytes)),
+        ("language", t.Lang.Length == 0 ? "en_US (Odoo's default)" : t.Lang),
+        ("country", t.Country.Length == 0 ? "not set" : t.Country),
+        ("database size", Size(t.DatabaseBytes, t.SizesMeasuredAt, now)),
+        ("filestore size", Size(t.FilestoreBytes, t.SizesMeasuredAt, now)),
         ("last backup", t.LastBackupAt is null ? "none yet" : $"{Formats.Iso(t.LastBackupAt)} ({Formats.Ago(t.LastBackupAt.ToDateTimeOffset(), now)})"),
         ("created", Formats.Iso(t.CreatedAt) ?? ""),
         ("updated", Formats.Iso(t.UpdatedAt) ?? ""),

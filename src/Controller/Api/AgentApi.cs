@@ -373,6 +373,56 @@ internal sealed partial class AgentApi(
         return new ReportStageResponse { Accepted = accepted };
     }
 
+    public override async Task<ReportTenantSizesResponse> ReportTenantSizes(TenantSizeReport request, ServerCallContext context)
+    {
+        var hostId = await auth.AuthenticateAsync(context);
+        if (request.HostId != hostId)
+        {
+            throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only report for itself");
+        }
+
+        var now = time.GetUtcNow();
+        CheckTime(request.MeasuredAt, "measured_at", now, required: true);
+        if (request.Tenants.Count > TenantSizeRecord.MaxPerReport)
+        {
+            throw Invalid($"tenants: {request.Tenants.Count} in one report, at most {TenantSizeRecord.MaxPerReport}");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < request.Tenants.Count; i++)
+        {
+            var t = request.Tenants[i];
+            if (!TenantRules.IsDatabaseName(t.Name))
+            {
+                throw Invalid($"tenants[{i}].name: '{Printable(t.Name)}' is not a tenant name (2-30 lowercase letters, digits and inner hyphens); report the names of the spec's tenants");
+            }
+
+            if (!seen.Add(t.Name))
+            {
+                throw Invalid($"tenants[{i}].name: {t.Name} is reported twice; report each tenant once");
+            }
+
+            foreach (var (bytes, field) in new[] { (t.DatabaseBytes, "database_bytes"), (t.FilestoreBytes, "filestore_bytes") })
+            {
+                if (bytes is < 0 or > TenantSizeRecord.MaxBytes)
+                {
+                    throw Invalid($"tenants[{i}] ({t.Name}).{field}: {bytes} is out of range; must be 0-{TenantSizeRecord.MaxBytes} (1 PiB)");
+                }
+            }
+        }
+
+        var outcome = await tenants.RecordSizesAsync(hostId, request.MeasuredAt.ToDateTimeOffset(), [.. request.Tenants.Select(t => t.ToDomain())], context.CancellationToken);
+        if (outcome.Foreign.Count > 0)
+        {
+            throw await auth.RefuseForeignHostAsync(
+                context, hostId, $"tenant {outcome.Foreign[0]}", $"tenants: {string.Join(", ", outcome.Foreign.Take(5))} are placed on another host; a host may only report its own tenants",
+                "tenant sizes name another host's tenant");
+        }
+
+        LogTenantSizes(logger, hostId, request.Tenants.Count, outcome.Recorded, outcome.Unknown.Count);
+        return new ReportTenantSizesResponse { Recorded = outcome.Recorded, Unknown = { outcome.Unknown } };
+    }
+
     /// <summary>The transition is stored for the rollout: bounded text, a known outcome, well-formed releases.</summary>
     private static void CheckTransition(ReleaseTransition t)
     {
@@ -550,6 +600,9 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} staged {Release}: success={Success} in {DurationMs} ms {Error}")]
     private static partial void LogStageReport(ILogger logger, string hostId, string release, bool success, long durationMs, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported the sizes of {Count} tenant(s): {Recorded} recorded, {Unknown} unknown")]
+    private static partial void LogTenantSizes(ILogger logger, string hostId, int count, int recorded, int unknown);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Host {HostId} reported {Count} drift event(s), {New} new")]
     private static partial void LogDriftReport(ILogger logger, string hostId, int count, int @new);

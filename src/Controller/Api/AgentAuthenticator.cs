@@ -81,12 +81,13 @@ internal sealed partial class AgentAuthenticator(
         return hostId;
     }
 
-    /// <summary>An authenticated host asked about another host: logged, audited, PermissionDenied.</summary>
-    public async Task<RpcException> RefuseForeignHostAsync(ServerCallContext context, string hostId, string requestedHostId, string message)
+    /// <summary>An authenticated host asked about another host (or another host's tenant): logged, audited, PermissionDenied.</summary>
+    public async Task<RpcException> RefuseForeignHostAsync(
+        ServerCallContext context, string hostId, string requestedHostId, string message, string reason = "host_id names another host")
     {
         var method = MethodOf(context);
         LogForeignAccess(logger, hostId, method, requestedHostId);
-        await AuditAsync(context, $"agent:{hostId}", requestedHostId, "denied: host_id names another host");
+        await AuditAsync(context, $"agent:{hostId}", requestedHostId, $"denied: {reason}");
         return new RpcException(new Status(StatusCode.PermissionDenied, message));
     }
 

@@ -23,7 +23,11 @@ internal sealed partial class FleetApi
             request.Plan.Length == 0 ? TenantRules.DefaultPlan : request.Plan,
             request.Host.Length == 0 ? null : request.Host,
             new SortedDictionary<string, string>(request.Selector, StringComparer.Ordinal),
-            request.Modules.Count == 0 ? [TenantRules.DefaultModules] : [.. request.Modules]);
+            request.Modules.Count == 0 ? [TenantRules.DefaultModules] : [.. request.Modules])
+        {
+            Lang = request.Lang.Length == 0 ? null : request.Lang,
+            Country = request.Country.Length == 0 ? null : request.Country,
+        };
         var errors = TenantRules.Validate(tenantRequest);
         if (errors.Count > 0)
         {

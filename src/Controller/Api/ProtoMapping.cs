@@ -612,7 +612,12 @@ internal static class ProtoMapping
         LastBackupAt = OrNull(t.LastBackupAt),
         Url = $"https://{t.PrimaryDomain}/",
         PendingState = t.PendingState?.ToProto() ?? V1.TenantState.Unspecified,
+        SizesMeasuredAt = OrNull(t.SizesMeasuredAt),
+        Lang = t.Lang ?? "",
+        Country = t.Country ?? "",
     };
+
+    public static Domain.TenantSizeRecord ToDomain(this V1.TenantSize t) => new(t.Name, t.DatabaseBytes, t.FilestoreBytes);
 
     public static V1.TenantState ToProto(this Domain.TenantState state) => state switch
     {
@@ -654,6 +659,8 @@ internal static class ProtoMapping
             Domain.TenantDesiredState.Absent => V1.TenantSpecState.Absent,
             _ => V1.TenantSpecState.Active,
         },
+        Lang = t.Lang ?? "",
+        Country = t.Country ?? "",
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;

@@ -54,8 +54,17 @@ internal sealed record TenantRecord(
     /// <summary>Filestore size the host's agent last reported (null = not reported yet).</summary>
     public long? FilestoreBytes { get; init; }
 
+    /// <summary>When the host's agent measured <see cref="DatabaseBytes"/> and <see cref="FilestoreBytes"/> (null = never).</summary>
+    public DateTimeOffset? SizesMeasuredAt { get; init; }
+
     /// <summary>Newest backup of the tenant's database (null = none yet).</summary>
     public DateTimeOffset? LastBackupAt { get; init; }
+
+    /// <summary>Language loaded at creation (null = Odoo's en_US only).</summary>
+    public string? Lang { get; init; }
+
+    /// <summary>Country of the main company, set at creation (null = none).</summary>
+    public string? Country { get; init; }
 
     /// <summary>What its host's spec asks for; <see cref="State"/> follows once the host reports the generation that carries it.</summary>
     public TenantDesiredState DesiredState { get; init; } = TenantDesiredState.Active;
@@ -69,6 +78,23 @@ internal sealed record TenantRecord(
     };
 }
 
+/// <summary>One tenant's sizes as its host's agent measured them (bytes).</summary>
+internal sealed record TenantSizeRecord(string Name, long DatabaseBytes, long FilestoreBytes)
+{
+    /// <summary>1 PiB: more than any one Odoo database or filestore; a larger value is a bug or a lie.</summary>
+    public const long MaxBytes = 1L << 50;
+
+    /// <summary>Tenants in one report at most (a host never carries more).</summary>
+    public const int MaxPerReport = 10_000;
+}
+
+/// <summary>
+/// What a host's size report did: <see cref="Foreign"/> names tenants placed on another host (then
+/// nothing was stored), <see cref="Unknown"/> names no tenant has (deleted meanwhile: ignored),
+/// <see cref="Recorded"/> counts the tenants whose sizes were stored (a report older than the stored one is not).
+/// </summary>
+internal sealed record TenantSizesOutcome(IReadOnlyList<string> Foreign, int Recorded, IReadOnlyList<string> Unknown);
+
 /// <summary>What a caller asks for when creating a tenant, before placement.</summary>
 internal sealed record TenantRequest(
     string Name,
@@ -81,6 +107,15 @@ internal sealed record TenantRequest(
     public string PrimaryDomain => Domains[0];
 
     public IReadOnlyList<string> Aliases => [.. Domains.Skip(1)];
+
+    /// <summary>Odoo language loaded at creation (odoo-bin --load-language), e.g. fr_FR; null = Odoo's en_US only.</summary>
+    // Left out of the stored request when unset, so requests stored before it existed still compare equal.
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Lang { get; init; }
+
+    /// <summary>ISO 3166-1 alpha-2 code of the main company's country, set at creation; null = none.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Country { get; init; }
 }
 
 /// <summary>
@@ -205,8 +240,29 @@ internal static partial class TenantRules
             Add(CheckModule(module));
         }
 
+        if (request.Lang is { } lang)
+        {
+            Add(CheckLang(lang));
+        }
+
+        if (request.Country is { } country)
+        {
+            Add(CheckCountry(country));
+        }
+
         return errors;
     }
+
+    /// <summary>An Odoo language code: language, optional _REGION (two letters or three digits), optional @script.</summary>
+    public static string? CheckLang(string lang) => LangPattern().IsMatch(lang)
+        ? null
+        : $"lang: '{ProfileRules.Printable(lang)}' is not an Odoo language code; use language_REGION as Odoo names them, e.g. --lang fr_FR, --lang es_419 or --lang sr@latin";
+
+    public static string? CheckCountry(string country) => IsoCountries.Contains(country)
+        ? null
+        : IsoCountries.Contains(country.ToUpperInvariant())
+            ? $"country: write the code in capitals: --country {country.ToUpperInvariant()}"
+            : $"country: '{ProfileRules.Printable(country)}' is not an ISO 3166-1 alpha-2 country code; use two capital letters, e.g. --country FR, --country US or --country GB";
 
     /// <summary>
     /// A list/search filter: free text, bounded and without control characters (it is a query
@@ -224,4 +280,8 @@ internal static partial class TenantRules
 
     [GeneratedRegex(@"^[a-z][a-z0-9_]{0,63}\z")]
     private static partial Regex ModulePattern();
+
+    // fr_FR, es_419, sr@latin, sr@Cyrl, kab_DZ: what Odoo 18's res.lang codes look like, and nothing else.
+    [GeneratedRegex(@"^[a-z]{2,3}(?:_(?:[A-Z]{2}|[0-9]{3}))?(?:@[A-Za-z]{4,8})?\z")]
+    private static partial Regex LangPattern();
 }

@@ -60,8 +60,12 @@ internal sealed class TenantStore(NpgsqlDataSource db)
     private const string Columns =
         """
         t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules,
-        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state
+        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state, t.sizes_measured_at,
+        t.lang, t.country
         """;
+
+    /// <summary>How many fields <see cref="Columns"/> reads: a query's own extra columns start at this index.</summary>
+    private const int ColumnCount = 18;
 
     /// <summary>
     /// Places and stores a tenant in one transaction: under the placement lock it reads what every
@@ -93,8 +97,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             await using var reader = await existing.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
-                var same = reader.GetBoolean(15);
-                var generation = reader.GetInt64(16);
+                var same = reader.GetBoolean(ColumnCount);
+                var generation = reader.GetInt64(ColumnCount + 1);
                 var tenant = Read(reader);
                 await reader.CloseAsync();
                 await tx.RollbackAsync(ct);
@@ -129,12 +133,16 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
         var created = new TenantRecord(
             id, request.Name, chosen.HostId, chosen.Name, request.Plan, TenantState.Creating, TenantRules.DatabaseNameOf(request.Name),
-            request.PrimaryDomain, request.Aliases, request.Modules, now, now);
+            request.PrimaryDomain, request.Aliases, request.Modules, now, now)
+        {
+            Lang = request.Lang,
+            Country = request.Country,
+        };
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, request,
-                spec_generation, state_generation, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10)
+                spec_generation, state_generation, created_at, updated_at, lang, country)
+            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10, $11, $12)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(created.Id);
@@ -147,6 +155,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, requestJson);
             insert.Parameters.AddWithValue(bumped);
             insert.Parameters.AddWithValue(now);
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)created.Lang ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.Add(new NpgsqlParameter { Value = (object?)created.Country ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -254,7 +264,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(15) });
+            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(ColumnCount) });
         }
 
         return tenants;
@@ -285,6 +295,58 @@ internal sealed class TenantStore(NpgsqlDataSource db)
     }
 
     /// <summary>
+    /// Stores the sizes a host's agent measured at <paramref name="measuredAt"/>, in one statement for
+    /// the whole report: nothing at all when any name is a tenant placed on another host (a host may
+    /// only report its own); otherwise every tenant of the host it names, unless a newer measurement
+    /// is already stored. Rows are locked in id order, so two reports of one host wait for each other.
+    /// </summary>
+    public async Task<TenantSizesOutcome> RecordSizesAsync(string hostId, DateTimeOffset measuredAt, IReadOnlyList<TenantSizeRecord> sizes, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            """
+            WITH reported AS (
+                SELECT * FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS u (name, database_bytes, filestore_bytes)
+            ), foreign_names AS (
+                SELECT t.name FROM tenants t JOIN reported r ON r.name = t.name WHERE t.host_id <> $1
+            ), own AS (
+                SELECT t.name FROM tenants t JOIN reported r ON r.name = t.name WHERE t.host_id = $1
+            ), locked AS MATERIALIZED (
+                SELECT t.id FROM tenants t JOIN reported r ON r.name = t.name
+                WHERE t.host_id = $1 AND NOT EXISTS (SELECT 1 FROM foreign_names) ORDER BY t.id FOR UPDATE OF t
+            ), updated AS (
+                UPDATE tenants t SET database_bytes = r.database_bytes, filestore_bytes = r.filestore_bytes, sizes_measured_at = $5
+                FROM reported r
+                WHERE t.name = r.name AND t.id IN (SELECT id FROM locked) AND (t.sizes_measured_at IS NULL OR t.sizes_measured_at <= $5)
+                RETURNING t.name
+            )
+            SELECT 'foreign', name FROM foreign_names
+            UNION ALL SELECT 'own', name FROM own
+            UNION ALL SELECT 'updated', name FROM updated
+            """);
+        cmd.Parameters.AddWithValue(hostId);
+        cmd.Parameters.AddWithValue(sizes.Select(s => s.Name).ToArray());
+        cmd.Parameters.AddWithValue(sizes.Select(s => s.DatabaseBytes).ToArray());
+        cmd.Parameters.AddWithValue(sizes.Select(s => s.FilestoreBytes).ToArray());
+        cmd.Parameters.AddWithValue(measuredAt);
+        var (foreign, own) = (new List<string>(), new HashSet<string>(StringComparer.Ordinal));
+        var recorded = 0;
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            switch (reader.GetString(0))
+            {
+                case "foreign": foreign.Add(reader.GetString(1)); break;
+                case "own": own.Add(reader.GetString(1)); break;
+                default: recorded++; break;
+            }
+        }
+
+        foreign.Sort(StringComparer.Ordinal);
+        var unknown = sizes.Select(s => s.Name).Where(n => !own.Contains(n) && !foreign.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        return new TenantSizesOutcome(foreign, foreign.Count > 0 ? 0 : recorded, unknown);
+    }
+
+    /// <summary>
     /// Makes <paramref name="desired"/> the tenant's desired state on its host's spec, in one
     /// transaction: the host's desired generation is bumped and an event recorded. Deleting marks the
     /// tenant deleting at once (placement still counts it; its domains stay taken until the host
@@ -311,7 +373,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             }
 
             tenant = Read(reader);
-            stateGeneration = reader.GetInt64(15);
+            stateGeneration = reader.GetInt64(ColumnCount);
         }
 
         if (tenant.DesiredState == desired)
@@ -450,9 +512,21 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         _ => null,
     };
 
+    /// <summary>
+    /// What each host's tenants reserve by their plans, except that a tenant whose measured database
+    /// and filestore outgrew its plan's disk reserves what it measured (rounded up to MiB).
+    /// </summary>
     private static async Task<IReadOnlyDictionary<string, TenantLoad>> LoadsAsync(NpgsqlConnection conn, NpgsqlTransaction? tx, CancellationToken ct)
     {
-        await using var cmd = new NpgsqlCommand("SELECT host_id, plan, count(*)::int FROM tenants GROUP BY host_id, plan", conn, tx);
+        await using var cmd = new NpgsqlCommand(
+            """
+            SELECT t.host_id, t.plan, count(*)::int,
+                COALESCE(sum(GREATEST(p.disk_mib, ceil((COALESCE(t.database_bytes, 0) + COALESCE(t.filestore_bytes, 0)) / 1048576.0)::bigint)), 0)::bigint
+            FROM tenants t LEFT JOIN unnest($1::text[], $2::bigint[]) AS p (plan, disk_mib) ON p.plan = t.plan
+            GROUP BY t.host_id, t.plan
+            """, conn, tx);
+        cmd.Parameters.AddWithValue(TenantPlan.All.Select(p => p.Name).ToArray());
+        cmd.Parameters.AddWithValue(TenantPlan.All.Select(p => p.DiskMiB).ToArray());
         var loads = new Dictionary<string, TenantLoad>(StringComparer.Ordinal);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -462,7 +536,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             var count = reader.GetInt32(2);
             var load = loads.GetValueOrDefault(reader.GetString(0), TenantLoad.None);
             loads[reader.GetString(0)] = new TenantLoad(
-                load.Tenants + count, load.MemoryMiB + (count * plan.MemoryMiB), load.MilliWorkers + (count * plan.MilliWorkers), load.DiskMiB + (count * plan.DiskMiB));
+                load.Tenants + count, load.MemoryMiB + (count * plan.MemoryMiB), load.MilliWorkers + (count * plan.MilliWorkers), load.DiskMiB + reader.GetInt64(3));
         }
 
         return loads;
@@ -519,5 +593,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         FilestoreBytes = r.IsDBNull(12) ? null : r.GetInt64(12),
         LastBackupAt = r.IsDBNull(13) ? null : r.GetFieldValue<DateTimeOffset>(13),
         DesiredState = ParseDesiredState(r.GetString(14)) ?? throw new InvalidOperationException($"tenants: unknown desired state '{r.GetString(14)}'"),
+        SizesMeasuredAt = r.IsDBNull(15) ? null : r.GetFieldValue<DateTimeOffset>(15),
+        Lang = r.IsDBNull(16) ? null : r.GetString(16),
+        Country = r.IsDBNull(17) ? null : r.GetString(17),
     };
 }

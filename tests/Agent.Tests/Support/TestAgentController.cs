@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using System.Threading.Channels;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -41,6 +42,9 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
 
     /// <summary>Stage reports stored by ReportStage, in call order.</summary>
     public ConcurrentQueue<StageReport> StageReports { get; } = new();
+
+    /// <summary>Tenant size reports stored by ReportTenantSizes, in call order.</summary>
+    public Channel<TenantSizeReport> SizeReports { get; } = Channel.CreateUnbounded<TenantSizeReport>();
 
     public int SpecFetches => specFetches;
 
@@ -103,6 +107,18 @@ internal sealed class FakeAgentService(string hostId, TestPki pki) : AgentServic
 
         DriftReports.Enqueue(request);
         return Task.FromResult(new ReportDriftResponse { AcknowledgedIds = { request.Events.Select(e => e.Id) } });
+    }
+
+    public override Task<ReportTenantSizesResponse> ReportTenantSizes(TenantSizeReport request, ServerCallContext context)
+    {
+        Authenticate(context);
+        if (request.HostId != hostId)
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "host_id does not match the client certificate"));
+        }
+
+        SizeReports.Writer.TryWrite(request);
+        return Task.FromResult(new ReportTenantSizesResponse { Recorded = request.Tenants.Count });
     }
 
     public override Task<ReportStageResponse> ReportStage(StageReport request, ServerCallContext context)

@@ -172,6 +172,67 @@ public sealed class TenantCommandTests
     }
 
     [Fact]
+    public async Task Show_SizesMeasured_SaysHowOldTheyAreAndJsonHasThemWithoutABackup()
+    {
+        await using var controller = await TestController.StartAsync();
+        var tenant = Tenant("acme");
+        tenant.DatabaseBytes = 24L << 20;
+        tenant.SizesMeasuredAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-4));
+        controller.Service.Tenants.Add(tenant);
+
+        var shown = await RunAsync("--controller", controller.Address, "tenant", "show", "acme");
+        var json = await RunAsync("--controller", controller.Address, "tenant", "show", "acme", "-o", "json");
+
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Contains("24.0 MiB (measured 4m ago)", shown.Out, StringComparison.Ordinal);
+        Assert.Contains("12.0 MiB (measured 4m ago)", shown.Out, StringComparison.Ordinal);
+        Assert.Matches(@"last backup:\s+none yet", shown.Out);
+        using var parsed = JsonDocument.Parse(json.Out);
+        Assert.Equal(24L << 20, parsed.RootElement.GetProperty("databaseBytes").GetInt64());
+        Assert.Equal("2026-12-05T07:56:00Z", parsed.RootElement.GetProperty("sizesMeasuredAt").GetString());
+        Assert.Equal(JsonValueKind.Null, parsed.RootElement.GetProperty("lastBackupAt").ValueKind);
+    }
+
+    [Fact]
+    public async Task Create_LangAndCountry_SentAndShown()
+    {
+        await using var controller = await TestController.StartAsync();
+        var tenant = Tenant("acme");
+        tenant.Lang = "sr@latin";
+        tenant.Country = "RS";
+        controller.Service.TenantCreated = new CreateTenantResponse { Created = true, ChosenHost = "web-01", Generation = 7, Tenant = tenant, Summary = "web-01: fits" };
+        controller.Service.Tenants.Add(tenant);
+
+        var created = await RunAsync("--controller", controller.Address, "tenant", "create", "acme", "--domain", "acme.erp.example.com", "--lang", "sr@latin", "--country", "RS");
+        var shown = await RunAsync("--controller", controller.Address, "tenant", "show", "acme");
+        var json = await RunAsync("--controller", controller.Address, "tenant", "show", "acme", "-o", "json");
+
+        Assert.True(created.ExitCode == 0, created.ToString());
+        var sent = Assert.Single(controller.Service.Requests.OfType<CreateTenantRequest>());
+        Assert.Equal(("sr@latin", "RS"), (sent.Lang, sent.Country));
+        Assert.Matches(@"language:\s+sr@latin", shown.Out);
+        Assert.Matches(@"country:\s+RS", shown.Out);
+        using var parsed = JsonDocument.Parse(json.Out);
+        Assert.Equal("RS", parsed.RootElement.GetProperty("country").GetString());
+    }
+
+    [Theory]
+    [InlineData("--lang", "fr-FR", "--lang: 'fr-FR' is not an Odoo language code")]
+    [InlineData("--lang", "french", "--lang: 'french' is not an Odoo language code")]
+    [InlineData("--country", "fr", "--country: write the code in capitals: --country FR")]
+    [InlineData("--country", "FRA", "--country: 'FRA' is not an ISO 3166-1 alpha-2 country code")]
+    public async Task Create_BadLangOrCountry_UsageErrorAndNothingSent(string option, string value, string expected)
+    {
+        await using var controller = await TestController.StartAsync();
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "create", "acme", "--domain", "acme.erp.example.com", option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, result.Err, StringComparison.Ordinal);
+        Assert.Empty(controller.Service.Requests);
+    }
+
+    [Fact]
     public async Task Help_Create_TeachesWithExamples()
     {
         var result = await RunAsync("tenant", "create", "--help");

@@ -124,6 +124,51 @@ public sealed class TenantApiTests(MigratedDatabaseFixture fixture) : IClassFixt
         Assert.Null(await new TenantStore(fixture.Database.DataSource).FindAsync(name, Ct));
     }
 
+    [Fact]
+    public async Task CreateTenant_LangAndCountry_StoredShownAndInTheHostSpecAndAnotherCountryConflicts()
+    {
+        var host = await EnrollAsync(16);
+        var name = Unique("l");
+        var request = Request(name, host.Name);
+        request.Lang = "fr_FR";
+        request.Country = "FR";
+
+        var created = await CreateAsync(request);
+        var again = await CreateAsync(request);
+        var other = request.Clone();
+        other.Country = "BE";
+        var conflict = await Assert.ThrowsAsync<RpcException>(() => CreateAsync(other));
+
+        Assert.Equal(("fr_FR", "FR"), (created.Tenant.Lang, created.Tenant.Country));
+        Assert.False(again.Created);
+        Assert.Equal(StatusCode.AlreadyExists, conflict.StatusCode);
+        var shown = await Fleet.GetTenantAsync(new GetTenantRequest { Name = name }, FleetApiServer.Bearer(Admin), cancellationToken: Ct);
+        Assert.Equal(("fr_FR", "FR"), (shown.Lang, shown.Country));
+        var onHost = (await new TenantStore(fixture.Database.DataSource).ForHostAsync(host.Id, Ct)).Single(t => t.Name == name);
+        Assert.Equal(("fr_FR", "FR"), (onHost.Lang, onHost.Country));
+        var plain = (await CreateAsync(Request(Unique("m"), host.Name))).Tenant;
+        Assert.Equal(("", ""), (plain.Lang, plain.Country));
+    }
+
+    [Theory]
+    [InlineData("fr-FR", "", "lang: 'fr-FR' is not an Odoo language code")]
+    [InlineData("", "UK", "country: 'UK' is not an ISO 3166-1 alpha-2 country code")]
+    [InlineData("", "fr", "country: write the code in capitals: --country FR")]
+    public async Task CreateTenant_BadLangOrCountry_InvalidArgumentAndNothingStored(string lang, string country, string expected)
+    {
+        var host = await EnrollAsync(16);
+        var name = Unique("k");
+        var request = Request(name, host.Name);
+        request.Lang = lang;
+        request.Country = country;
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => CreateAsync(request));
+
+        Assert.Equal(StatusCode.InvalidArgument, error.StatusCode);
+        Assert.StartsWith(expected, error.Status.Detail, StringComparison.Ordinal);
+        Assert.Null(await new TenantStore(fixture.Database.DataSource).FindAsync(name, Ct));
+    }
+
     [Theory]
     [InlineData("Bad Name", "name:")]
     [InlineData("x;y", "name:")]

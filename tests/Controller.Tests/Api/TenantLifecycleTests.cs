@@ -66,4 +66,25 @@ public sealed class TenantLifecycleTests(MigratedDatabaseFixture fixture) : ICla
             Assert.DoesNotContain((await client.GetHostSpecAsync(new GetHostSpecRequest { HostId = agent.HostId }, cancellationToken: Ct)).Tenants, t => t.Name == name);
         }
     }
+
+    [Fact]
+    public async Task GetHostSpec_TenantCreatedWithLangAndCountry_SpecCarriesThem()
+    {
+        await using var endpoint = await TestAgentEndpoint.StartAsync(fixture.Database, Key, new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var agent = await endpoint.EnrollAsync(Ct);
+        var name = $"g{Guid.NewGuid():N}"[..14];
+        var verdict = new HostVerdict(agent.HostId, agent.Response.Name, true, 1, ["fits"]);
+        await new TenantStore(fixture.Database.DataSource).CreateAsync(
+            Identifiers.New("n"),
+            new TenantRequest(name, [$"{name}.example.com"], "small", null, new Dictionary<string, string>(), ["base"]) { Lang = "es_419", Country = "MX" },
+            _ => new PlacementDecision(verdict, [verdict], "test"), DateTimeOffset.UtcNow, Ct);
+        var (client, channel) = endpoint.Client(agent.Certificate);
+        using (channel)
+        {
+            var spec = await client.GetHostSpecAsync(new GetHostSpecRequest { HostId = agent.HostId }, cancellationToken: Ct);
+
+            var tenant = spec.Tenants.Single(t => t.Name == name);
+            Assert.Equal(("es_419", "MX"), (tenant.Lang, tenant.Country));
+        }
+    }
 }

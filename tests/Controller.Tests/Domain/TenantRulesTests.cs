@@ -135,4 +135,67 @@ public sealed class TenantRulesTests
     [InlineData("o'brien; drop table tenants", true)]
     [InlineData("a\nb", false)]
     public void CheckSearch_BoundedPrintableText(string text, bool ok) => Assert.Equal(ok, TenantRules.CheckSearch(text) is null);
+
+    [Theory]
+    [InlineData("fr_FR")]
+    [InlineData("es_419")]
+    [InlineData("sr@latin")]
+    [InlineData("sr@Cyrl")]
+    [InlineData("kab_DZ")]
+    [InlineData("de")]
+    public void CheckLang_OdooCodes_Null(string lang) => Assert.Null(TenantRules.CheckLang(lang));
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("fr-FR")]
+    [InlineData("FR_fr")]
+    [InlineData("fr_FRA")]
+    [InlineData("fr_FR.UTF-8")]
+    [InlineData("fr_FR --dev=all")]
+    [InlineData("sr@")]
+    [InlineData("sr@latin;x")]
+    [InlineData("fr_FR\n")]
+    public void CheckLang_NotALanguageCode_ErrorNamesTheFieldAndExamples(string lang)
+    {
+        var error = TenantRules.CheckLang(lang);
+        Assert.NotNull(error);
+        Assert.StartsWith("lang: ", error, StringComparison.Ordinal);
+        Assert.Contains("--lang fr_FR", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("FR")]
+    [InlineData("US")]
+    [InlineData("GB")]
+    [InlineData("AX")]
+    [InlineData("ZW")]
+    public void CheckCountry_AssignedCodes_Null(string country) => Assert.Null(TenantRules.CheckCountry(country));
+
+    [Theory]
+    [InlineData("UK", "is not an ISO 3166-1 alpha-2")]
+    [InlineData("XK", "is not an ISO 3166-1 alpha-2")]
+    [InlineData("ZZ", "is not an ISO 3166-1 alpha-2")]
+    [InlineData("FRA", "is not an ISO 3166-1 alpha-2")]
+    [InlineData("", "is not an ISO 3166-1 alpha-2")]
+    [InlineData("fr", "write the code in capitals: --country FR")]
+    public void CheckCountry_NotAnAssignedCode_ErrorSaysWhy(string country, string expected)
+    {
+        var error = TenantRules.CheckCountry(country);
+        Assert.NotNull(error);
+        Assert.StartsWith("country: ", error, StringComparison.Ordinal);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void IsoCountries_AllOfficiallyAssignedCodes_249() => Assert.Equal(249, IsoCountries.Count);
+
+    [Fact]
+    public void Validate_LangAndCountry_CheckedWithTheRest()
+    {
+        Assert.Empty(TenantRules.Validate(Request() with { Lang = "fr_FR", Country = "FR" }));
+        var errors = TenantRules.Validate(Request() with { Lang = "french", Country = "France" });
+        Assert.Equal(2, errors.Count);
+        Assert.StartsWith("lang: ", errors[0], StringComparison.Ordinal);
+        Assert.StartsWith("country: ", errors[1], StringComparison.Ordinal);
+    }
 }

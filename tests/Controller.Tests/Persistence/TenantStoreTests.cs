@@ -323,4 +323,55 @@ public sealed class TenantStoreTests(MigratedDatabaseFixture fixture) : IClassFi
         Assert.Empty(await tenants.MarkCreatedAsync(host.Id, delete.Generation, Now, Ct));
         Assert.Equal([(name, "deleted")], await tenants.ApplyConvergedAsync(host.Id, delete.Generation, Now, Ct));
     }
+
+    [Fact]
+    public async Task RecordSizesAsync_OwnTenants_StoredAndAnOlderReportNeverOverwritesANewerOne()
+    {
+        var host = await EnrollAsync();
+        var (a, b, gone) = (Unique("t"), Unique("t"), Unique("t"));
+        await tenants.CreateAsync(Identifiers.New("n"), Request(a), On(host), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request(b), On(host), Now, Ct);
+
+        var first = await tenants.RecordSizesAsync(host.Id, Now, [new TenantSizeRecord(a, 8_000_000, 1234), new TenantSizeRecord(b, 9_000_000, 0), new TenantSizeRecord(gone, 1, 1)], Ct);
+        var late = await tenants.RecordSizesAsync(host.Id, Now.AddMinutes(-10), [new TenantSizeRecord(a, 1, 1)], Ct);
+
+        Assert.Equal((2, 0), (first.Recorded, first.Foreign.Count));
+        Assert.Equal([gone], first.Unknown);
+        Assert.Equal((0, 0, 0), (late.Recorded, late.Foreign.Count, late.Unknown.Count));
+        var stored = await tenants.FindAsync(a, Ct);
+        Assert.Equal((8_000_000L, 1234L, Now), (stored!.DatabaseBytes, stored.FilestoreBytes, stored.SizesMeasuredAt));
+        Assert.Null(stored.LastBackupAt);
+        Assert.Equal(9_000_000L, (await tenants.FindAsync(b, Ct))!.DatabaseBytes);
+    }
+
+    [Fact]
+    public async Task RecordSizesAsync_OneNameOfAnotherHost_NothingStoredForAnyAndTheNameReturned()
+    {
+        var (host, other) = (await EnrollAsync(), await EnrollAsync());
+        var (own, theirs) = (Unique("t"), Unique("t"));
+        await tenants.CreateAsync(Identifiers.New("n"), Request(own), On(host), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request(theirs), On(other), Now, Ct);
+
+        var outcome = await tenants.RecordSizesAsync(host.Id, Now, [new TenantSizeRecord(own, 5, 5), new TenantSizeRecord(theirs, 5, 5)], Ct);
+
+        Assert.Equal([theirs], outcome.Foreign);
+        Assert.Equal(0, outcome.Recorded);
+        Assert.Null((await tenants.FindAsync(own, Ct))!.DatabaseBytes);
+        Assert.Null((await tenants.FindAsync(theirs, Ct))!.SizesMeasuredAt);
+    }
+
+    [Fact]
+    public async Task LoadsAsync_TenantOutgrewItsPlansDisk_ReservesWhatItMeasured()
+    {
+        var host = await EnrollAsync();
+        var (fits, outgrown) = (Unique("t"), Unique("t"));
+        await tenants.CreateAsync(Identifiers.New("n"), Request(fits), On(host), Now, Ct);
+        await tenants.CreateAsync(Identifiers.New("n"), Request(outgrown), On(host), Now, Ct);
+
+        await tenants.RecordSizesAsync(host.Id, Now, [new TenantSizeRecord(fits, 100L << 20, 0), new TenantSizeRecord(outgrown, 2L << 30, (1L << 30) + 1)], Ct);
+
+        // small = 1024 MiB each; the outgrown one: 2 GiB + 1 GiB + 1 byte, rounded up to 3073 MiB.
+        var load = (await tenants.LoadsAsync(Ct))[host.Id];
+        Assert.Equal((2, 2 * 64L, 1024L + 3073L), (load.Tenants, load.MemoryMiB, load.DiskMiB));
+    }
 }
