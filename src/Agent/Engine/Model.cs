@@ -114,6 +114,12 @@ internal sealed record TenantDesired(string Name, string Database, string Primar
     public string KeyPath => $"/etc/ssl/odoofleet/tenant-{Name}.key";
 
     public TenantDesiredState State { get; init; } = TenantDesiredState.Active;
+
+    /// <summary>The tenant (on this host) whose database and filestore the new database starts as; null = a new database.</summary>
+    public string? CloneOf { get; init; }
+
+    /// <summary>With <see cref="CloneOf"/>: the copy is neutralized (odoo-bin neutralize) before it serves.</summary>
+    public bool Neutralize { get; init; }
 }
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)
