@@ -612,6 +612,8 @@ internal static class ProtoMapping
         LastBackupAt = OrNull(t.LastBackupAt),
         Url = $"https://{t.PrimaryDomain}/",
         PendingState = t.PendingState?.ToProto() ?? V1.TenantState.Unspecified,
+        CloneOf = t.CloneOf ?? "",
+        Neutralized = t.Neutralize,
     };
 
     public static V1.TenantState ToProto(this Domain.TenantState state) => state switch
@@ -654,6 +656,8 @@ internal static class ProtoMapping
             Domain.TenantDesiredState.Absent => V1.TenantSpecState.Absent,
             _ => V1.TenantSpecState.Active,
         },
+        CloneOf = t.CloneOf ?? "",
+        Neutralize = t.Neutralize,
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;

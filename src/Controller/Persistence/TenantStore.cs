@@ -23,6 +23,12 @@ internal enum TenantCreation
 
     /// <summary>No host fits (the placement says why for each).</summary>
     NoHostFits,
+
+    /// <summary>A clone's source tenant does not exist.</summary>
+    SourceNotFound,
+
+    /// <summary>A clone's source is being created or deleted, or is no longer on the host the clone was placed on.</summary>
+    SourceNotReady,
 }
 
 /// <summary>The outcome of a create; <see cref="Detail"/> names the conflicting domain or tenant.</summary>
@@ -60,8 +66,11 @@ internal sealed class TenantStore(NpgsqlDataSource db)
     private const string Columns =
         """
         t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules,
-        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state
+        t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state, t.clone_of, t.neutralize
         """;
+
+    // The first column after Columns.
+    private const int Extra = 17;
 
     /// <summary>
     /// Places and stores a tenant in one transaction: under the placement lock it reads what every
@@ -93,8 +102,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             await using var reader = await existing.ExecuteReaderAsync(ct);
             if (await reader.ReadAsync(ct))
             {
-                var same = reader.GetBoolean(15);
-                var generation = reader.GetInt64(16);
+                var same = reader.GetBoolean(Extra);
+                var generation = reader.GetInt64(Extra + 1);
                 var tenant = Read(reader);
                 await reader.CloseAsync();
                 await tx.RollbackAsync(ct);
@@ -110,11 +119,41 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             return new TenantCreateResult(TenantCreation.DomainTaken, null, null, taken, 0);
         }
 
+        string? sourceHost = null;
+        if (request.CloneOf is { } source)
+        {
+            // Read under the placement lock and kept (FOR SHARE) until commit: the source cannot be deleted or moved meanwhile.
+            await using var find = new NpgsqlCommand("SELECT host_id, state, desired_state FROM tenants WHERE name = $1 FOR SHARE", conn, tx);
+            find.Parameters.AddWithValue(source);
+            await using var reader = await find.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                await reader.CloseAsync();
+                await tx.RollbackAsync(ct);
+                return new TenantCreateResult(TenantCreation.SourceNotFound, null, null, source, 0);
+            }
+
+            sourceHost = reader.GetString(0);
+            var (state, desired) = (reader.GetString(1), reader.GetString(2));
+            await reader.CloseAsync();
+            if (state is "creating" or "deleting" || desired == "absent")
+            {
+                await tx.RollbackAsync(ct);
+                return new TenantCreateResult(TenantCreation.SourceNotReady, null, null, $"tenant {source} is {(desired == "absent" ? "deleting" : state)}", 0);
+            }
+        }
+
         var decision = place(await LoadsAsync(conn, tx, ct));
         if (decision.Chosen is not { } chosen)
         {
             await tx.RollbackAsync(ct);
             return new TenantCreateResult(TenantCreation.NoHostFits, null, decision, decision.Summary, 0);
+        }
+
+        if (sourceHost is not null && chosen.HostId != sourceHost)
+        {
+            await tx.RollbackAsync(ct);
+            return new TenantCreateResult(TenantCreation.SourceNotReady, null, decision, $"tenant {request.CloneOf} is on another host now (it was moved)", 0);
         }
 
         long bumped;
@@ -129,12 +168,16 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
         var created = new TenantRecord(
             id, request.Name, chosen.HostId, chosen.Name, request.Plan, TenantState.Creating, TenantRules.DatabaseNameOf(request.Name),
-            request.PrimaryDomain, request.Aliases, request.Modules, now, now);
+            request.PrimaryDomain, request.Aliases, request.Modules, now, now)
+        {
+            CloneOf = request.CloneOf,
+            Neutralize = request.Neutralize,
+        };
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, request,
-                spec_generation, state_generation, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10)
+                spec_generation, state_generation, created_at, updated_at, clone_of, neutralize)
+            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10, $11, $12)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(created.Id);
@@ -147,6 +190,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             insert.Parameters.AddWithValue(NpgsqlDbType.Jsonb, requestJson);
             insert.Parameters.AddWithValue(bumped);
             insert.Parameters.AddWithValue(now);
+            insert.Parameters.AddWithValue(NpgsqlDbType.Text, (object?)created.CloneOf ?? DBNull.Value);
+            insert.Parameters.AddWithValue(created.Neutralize);
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -168,8 +213,14 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         }
 
         await EventStore.AppendAsync(
-            conn, tx, "TenantCreated", created.Id,
-            Json.Serialize(new { name = created.Name, host = created.HostId, plan = created.Plan, domains = request.Domains, generation = bumped }),
+            conn, tx, created.CloneOf is null ? "TenantCreated" : "TenantCloneRequested", created.Id,
+            created.CloneOf is null
+                ? Json.Serialize(new { name = created.Name, host = created.HostId, plan = created.Plan, domains = request.Domains, generation = bumped })
+                : Json.Serialize(new
+                {
+                    name = created.Name, host = created.HostId, plan = created.Plan, domains = request.Domains, generation = bumped,
+                    cloneOf = created.CloneOf, neutralize = created.Neutralize,
+                }),
             now, ct);
         await tx.CommitAsync(ct);
         return new TenantCreateResult(TenantCreation.Created, created, decision, "", bumped);
@@ -254,7 +305,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(15) });
+            tenants.Add(Read(reader) with { Aliases = reader.GetFieldValue<string[]>(Extra) });
         }
 
         return tenants;
@@ -311,7 +362,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             }
 
             tenant = Read(reader);
-            stateGeneration = reader.GetInt64(15);
+            stateGeneration = reader.GetInt64(Extra);
         }
 
         if (tenant.DesiredState == desired)
@@ -519,5 +570,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         FilestoreBytes = r.IsDBNull(12) ? null : r.GetInt64(12),
         LastBackupAt = r.IsDBNull(13) ? null : r.GetFieldValue<DateTimeOffset>(13),
         DesiredState = ParseDesiredState(r.GetString(14)) ?? throw new InvalidOperationException($"tenants: unknown desired state '{r.GetString(14)}'"),
+        CloneOf = r.IsDBNull(15) ? null : r.GetString(15),
+        Neutralize = r.GetBoolean(16),
     };
 }
