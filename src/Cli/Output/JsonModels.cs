@@ -26,6 +26,12 @@ internal sealed record TenantJson(
 {
     /// <summary>The state it is on its way to (suspended, active) until its host has converged; null when none.</summary>
     public string? PendingState { get; init; }
+
+    /// <summary>The tenant it was cloned from; null when it was created, not cloned.</summary>
+    public string? CloneOf { get; init; }
+
+    /// <summary>A clone made with --neutralize: outgoing mail, crons and payment providers disabled in the copy.</summary>
+    public bool Neutralized { get; init; }
 }
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);

@@ -20,7 +20,16 @@ internal static class TenantView
         Formats.Iso(t.LastBackupAt), Formats.Iso(t.CreatedAt), Formats.Iso(t.UpdatedAt))
     {
         PendingState = t.PendingState == TenantState.Unspecified ? null : State(t.PendingState),
+        CloneOf = t.CloneOf.Length == 0 ? null : t.CloneOf,
+        Neutralized = t.Neutralized,
     };
+
+    /// <summary>"no (created)", or the source and whether the copy was neutralized.</summary>
+    public static string Clone(Tenant t) => t.CloneOf.Length == 0
+        ? "no (created)"
+        : t.Neutralized
+            ? $"of {t.CloneOf}, neutralized (outgoing mail, crons and payment providers disabled)"
+            : $"of {t.CloneOf}, NOT neutralized (sends mail and runs crons like the source)";
 
     /// <summary>"active", or "active -> suspended (waits for its host to converge)" while a change is on its way.</summary>
     public static string StateWithPending(Tenant t) => t.PendingState == TenantState.Unspecified
@@ -46,6 +55,7 @@ internal static class TenantView
         ("domains", string.Join(", ", [t.PrimaryDomain, .. t.Aliases.Select(a => $"{a} (redirects)")])),
         ("database", t.Database),
         ("modules", string.Join(", ", t.Modules)),
+        ("clone", Clone(t)),
         ("database size", t.DatabaseBytes < 0 ? "not reported yet" : Formats.Bytes(t.DatabaseBytes)),
         ("filestore size", t.FilestoreBytes < 0 ? "not reported yet" : Formats.Bytes(t.FilestoreBytes)),
         ("last backup", t.LastBackupAt is null ? "none yet" : $"{Formats.Iso(t.LastBackupAt)} ({Formats.Ago(t.LastBackupAt.ToDateTimeOffset(), now)})"),
