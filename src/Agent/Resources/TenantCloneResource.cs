@@ -260,6 +260,12 @@ internal sealed class TenantCloneResource : Resource<TenantCloneResource.Observe
     /// <summary>Odoo 16+'s own neutralization: every installed module's data/neutralize.sql, then database.is_neutralized = true.</summary>
     private async Task NeutralizeAsync(CancellationToken ct)
     {
+        // odoo-bin runs as the Odoo role, which owns every table of the copy but not yet the database,
+        // whose public schema belongs to the database owner (PostgreSQL 15+). While it runs it may
+        // create there as in its own databases (the fixture Odoo creates ir_config_parameter where a
+        // database lacks it); revoked after, as the rename hands it the database anyway.
+        var owner = new Dictionary<string, string> { ["owner"] = spec.User };
+        await psql.In(spec.SeedDatabase).ExecuteAsync("GRANT CREATE ON SCHEMA public TO :\"owner\";\n", owner, ct);
         var command = new CommandSpec(spec.Python, [spec.OdooBin, "neutralize", "-c", spec.ConfFile, "-d", spec.SeedDatabase])
         {
             Timeout = TimeSpan.FromMinutes(30),
@@ -272,6 +278,7 @@ internal sealed class TenantCloneResource : Resource<TenantCloneResource.Observe
                 $"clone {spec.Name}: odoo-bin neutralize failed, so the copy is not served; the next converge starts again: {result.Describe(command)}");
         }
 
+        await psql.In(spec.SeedDatabase).ExecuteAsync("REVOKE CREATE ON SCHEMA public FROM :\"owner\";\n", owner, ct);
         var flag = await psql.In(spec.SeedDatabase).QueryAsync(
             "SELECT value FROM ir_config_parameter WHERE key = 'database.is_neutralized';\n", new Dictionary<string, string>(), 1, ct);
         if (flag is not [["true" or "True"]])

@@ -49,6 +49,7 @@ public sealed class TenantCloneResourceTests(ScratchPostgres postgres) : IDispos
         await postgres.ExecuteAsync($"CREATE DATABASE \"{source}\" OWNER odoo;\n", Ct);
         await postgres.Psql.In(source).ExecuteAsync(
             $"""
+            SET ROLE odoo;
             CREATE TABLE ir_module_module (name text PRIMARY KEY, state text NOT NULL);
             INSERT INTO ir_module_module VALUES ('base', 'installed'), ('payment', 'installed');
             CREATE TABLE ir_cron (id serial PRIMARY KEY, active boolean NOT NULL);
@@ -250,9 +251,14 @@ public sealed class TenantCloneResourceTests(ScratchPostgres postgres) : IDispos
                 .Select(r => r[0]).ToList();
             OdooCalls.Add(([.. spec.Arguments], then));
 
-            // base's and payment's neutralize.sql (the installed modules), as Odoo 18 ships them in substance.
+            // As the Odoo role: base's and payment's neutralize.sql (the installed modules), as Odoo 18
+            // ships them in substance, and the fixture's creation of ir_config_parameter where it lacks.
             await postgres.Psql.In(database).ExecuteAsync(
                 """
+                SET ROLE odoo;
+                CREATE TABLE IF NOT EXISTS ir_config_parameter (id serial PRIMARY KEY, key varchar NOT NULL UNIQUE, value text NOT NULL);
+                CREATE TABLE neutralize_probe (id int);
+                DROP TABLE neutralize_probe;
                 UPDATE ir_cron SET active = false;
                 UPDATE ir_mail_server SET active = false;
                 UPDATE payment_provider SET state = 'disabled' WHERE state NOT IN ('test', 'disabled');
