@@ -363,7 +363,10 @@ internal static class OdooProfile
                 tenant.Name, tenant.Database,
                 [site.EnabledPath, site.AvailablePath, site.AvailablePath + AtomicFile.PreviousSuffix, tenant.CertificatePath, tenant.KeyPath],
                 $"{layout.DataDir}/filestore/{tenant.Database}",
-                TenantRemovalSpec.DefaultArchiveRoot);
+                TenantRemovalSpec.DefaultArchiveRoot)
+            {
+                CloneLeftovers = [$"{layout.DataDir}/filestore/{tenant.Database}{TenantCloneSpec.PartialFilestoreSuffix}", TenantCloneSpec.DumpPathOf(TenantCloneSpec.DefaultWorkRoot, tenant.Name)],
+            };
             builder.Add(new TenantRemovalResource(paths, runner, cluster, builder.Env.Time, spec) { DependsOn = deps });
         }
 

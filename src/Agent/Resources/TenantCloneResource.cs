@@ -15,6 +15,12 @@ internal sealed record TenantCloneSpec(
 {
     public const string DefaultWorkRoot = "/var/lib/odoofleet/tenant-clone";
 
+    /// <summary>Beside the clone's filestore while it is copied; renamed when complete.</summary>
+    public const string PartialFilestoreSuffix = ".clone-partial";
+
+    /// <summary>Where the source's dump lies while it is restored (removed after).</summary>
+    public static string DumpPathOf(string workRoot, string name) => $"{workRoot}/{name}.dump";
+
     /// <summary>
     /// The scratch database a clone is restored into before it is renamed to its name. Tenant names
     /// have no '_', so it is never another tenant's database, and '^%d$' never matches it.
@@ -68,8 +74,6 @@ internal sealed record TenantCloneSpec(
 /// </summary>
 internal sealed class TenantCloneResource : Resource<TenantCloneResource.Observed>
 {
-    private const string PartialSuffix = ".clone-partial";
-
     private readonly HostPaths paths;
     private readonly ICommandRunner runner;
     private readonly Psql psql;
@@ -100,13 +104,13 @@ internal sealed class TenantCloneResource : Resource<TenantCloneResource.Observe
 
     private string Port => psql.Cluster.Port.ToString(CultureInfo.InvariantCulture);
 
-    private string DumpPath => Path.Combine(paths.Resolve(spec.WorkRoot), spec.Name + ".dump");
+    private string DumpPath => paths.Resolve(TenantCloneSpec.DumpPathOf(spec.WorkRoot, spec.Name));
 
     private string SourceFilestore => paths.Resolve($"{spec.FilestoreRoot}/{spec.SourceName}");
 
     private string Filestore => paths.Resolve($"{spec.FilestoreRoot}/{spec.Name}");
 
-    private string PartialFilestore => Filestore + PartialSuffix;
+    private string PartialFilestore => Filestore + TenantCloneSpec.PartialFilestoreSuffix;
 
     protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
     {
@@ -122,12 +126,12 @@ internal sealed class TenantCloneResource : Resource<TenantCloneResource.Observe
 
         if (Directory.Exists(PartialFilestore))
         {
-            leftovers.Add($"{spec.FilestoreRoot}/{spec.Name}{PartialSuffix}");
+            leftovers.Add($"{spec.FilestoreRoot}/{spec.Name}{TenantCloneSpec.PartialFilestoreSuffix}");
         }
 
         if (File.Exists(DumpPath))
         {
-            leftovers.Add($"{spec.WorkRoot}/{spec.Name}.dump");
+            leftovers.Add(TenantCloneSpec.DumpPathOf(spec.WorkRoot, spec.Name));
         }
 
         return new Observed(databases.Contains(spec.Name), databases.Contains(spec.SourceName), leftovers);
