@@ -120,6 +120,11 @@ internal sealed record TenantDesired(string Name, string Database, string Primar
 
     /// <summary>ISO 3166-1 alpha-2 code of the main company's country, set when the database is created; null = none.</summary>
     public string? Country { get; init; }
+    /// <summary>The tenant (on this host) whose database and filestore the new database starts as; null = a new database.</summary>
+    public string? CloneOf { get; init; }
+
+    /// <summary>With <see cref="CloneOf"/>: the copy is neutralized (odoo-bin neutralize) before it serves.</summary>
+    public bool Neutralize { get; init; }
 }
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)

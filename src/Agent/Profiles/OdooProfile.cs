@@ -303,10 +303,24 @@ internal static class OdooProfile
             return;
         }
 
-        var (runner, layout) = (builder.Env.Runner, builder.Env.Layout);
+        var (paths, runner, layout) = (builder.Env.Paths, builder.Env.Runner, builder.Env.Layout);
+        var servedNames = served.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var tenant in served)
         {
-            var database = builder.Add(new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = odooReady });
+            IReadOnlyList<string> databaseDeps = odooReady;
+            if (tenant.CloneOf is { } source)
+            {
+                // The source first when this converge also creates it; the clone's database only comes from the copy.
+                var clone = builder.Add(new TenantCloneResource(
+                    paths, runner, cluster,
+                    new TenantCloneSpec(tenant.Name, source, tenant.Neutralize, $"{layout.DataDir}/filestore", TenantCloneSpec.DefaultWorkRoot, layout.Python, layout.OdooBin, layout.ConfFile, layout.User))
+                {
+                    DependsOn = servedNames.Contains(source) ? [$"odoo-database:{source}", .. odooReady] : odooReady,
+                });
+                databaseDeps = [clone, .. odooReady];
+            }
+
+            var database = builder.Add(new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = databaseDeps });
             builder.Add(new OdooDatabaseResource(
                 runner, cluster, new OdooDatabaseSpec(tenant.Database, tenant.Modules, layout.Python, layout.OdooBin, layout.ConfFile, layout.User)
                 {
@@ -320,6 +334,12 @@ internal static class OdooProfile
 
         explanation.Add($"tenants: {served.Count} database(s), each created by the {layout.User} role and initialised by odoo-bin -i ... --without-demo=all; "
             + "Odoo picks a request's database with dbfilter ^%d$ (the primary domain's first label is the tenant's name)");
+        var clones = served.Where(t => t.CloneOf is not null).ToList();
+        if (clones.Count > 0)
+        {
+            explanation.Add($"tenants: {clones.Count} clone(s) seeded once from their source's database (pg_dump -Fc | pg_restore, renamed into place complete) and filestore; "
+                + $"neutralized (odoo-bin neutralize): {(clones.Any(c => c.Neutralize) ? string.Join(", ", clones.Where(c => c.Neutralize).Select(c => c.Name)) : "none")}");
+        }
     }
 
     /// <summary>
@@ -347,7 +367,10 @@ internal static class OdooProfile
                 tenant.Name, tenant.Database,
                 [site.EnabledPath, site.AvailablePath, site.AvailablePath + AtomicFile.PreviousSuffix, tenant.CertificatePath, tenant.KeyPath],
                 $"{layout.DataDir}/filestore/{tenant.Database}",
-                TenantRemovalSpec.DefaultArchiveRoot);
+                TenantRemovalSpec.DefaultArchiveRoot)
+            {
+                CloneLeftovers = [$"{layout.DataDir}/filestore/{tenant.Database}{TenantCloneSpec.PartialFilestoreSuffix}", TenantCloneSpec.DumpPathOf(TenantCloneSpec.DefaultWorkRoot, tenant.Name)],
+            };
             builder.Add(new TenantRemovalResource(paths, runner, cluster, builder.Env.Time, spec) { DependsOn = deps });
         }
 

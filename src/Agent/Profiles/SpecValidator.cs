@@ -282,6 +282,16 @@ internal static partial class SpecValidator
                 }
             }
 
+            if (tenant.CloneOf is { } source && (!TenantNamePattern().IsMatch(source) || source == tenant.Name))
+            {
+                errors.Add($"{field}.clone_of: '{Printable(source)}' must be another tenant's name (2-30 lowercase letters, digits and inner hyphens); fix the clone");
+            }
+
+            if (tenant.Neutralize && tenant.CloneOf is null)
+            {
+                errors.Add($"{field}.neutralize: set without clone_of; only a copy of another tenant is neutralized");
+            }
+
             if (Engine.Grammar.IsDomain(tenant.PrimaryDomain) && DbFilterLabel(tenant.PrimaryDomain) != tenant.Database)
             {
                 errors.Add($"{field}.primary_domain: '{tenant.PrimaryDomain}' reaches database '{DbFilterLabel(tenant.PrimaryDomain)}' through dbfilter ^%d$, not '{tenant.Database}'; "

@@ -18,6 +18,15 @@ internal sealed record TenantRemovalSpec(string Name, string Database, IReadOnly
 {
     public const string DefaultArchiveRoot = "/var/lib/odoofleet/tenant-archive";
 
+    /// <summary>
+    /// What an unfinished clone of this tenant can leave (its partial filestore copy, its dump): never
+    /// served and never archived, removed with the tenant. Its scratch database is <see cref="CloneSeedDatabase"/>.
+    /// </summary>
+    public IReadOnlyList<string> CloneLeftovers { get; init; } = [];
+
+    /// <summary>The scratch database an unfinished clone of this tenant leaves (see TenantCloneSpec.SeedDatabase).</summary>
+    public string CloneSeedDatabase => Database + "_clone";
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -26,7 +35,7 @@ internal sealed record TenantRemovalSpec(string Name, string Database, IReadOnly
             errors.Add($"tenants.{Grammar.Printable(Name)}: name and database must be tenant names (lowercase letters, digits and inner hyphens); fix the tenant");
         }
 
-        foreach (var path in (string[])[.. SiteFiles, FilestorePath, ArchiveRoot])
+        foreach (var path in (string[])[.. SiteFiles, FilestorePath, ArchiveRoot, .. CloneLeftovers])
         {
             if (!Grammar.IsSafeAbsolutePath(path) || path.EndsWith('/'))
             {
@@ -85,7 +94,11 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
     public TimeSpan DumpTimeout { get; init; } = TimeSpan.FromHours(2);
 
     /// <param name="Archive">The complete archive the marker names (directory name), or null.</param>
-    internal sealed record Observed(bool DatabaseExists, bool FilestoreExists, IReadOnlyList<string> SiteFiles, bool MarkerExists, string? Archive) : Observation;
+    /// <param name="CloneLeftovers">An unfinished clone's scratch database ("database NAME_clone") and files that exist.</param>
+    internal sealed record Observed(bool DatabaseExists, bool FilestoreExists, IReadOnlyList<string> SiteFiles, bool MarkerExists, string? Archive) : Observation
+    {
+        public IReadOnlyList<string> CloneLeftovers { get; init; } = [];
+    }
 
     public override string Id => $"tenant-removal:{spec.Name}";
 
@@ -115,7 +128,11 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
     protected override async Task<Observed> ObserveTypedAsync(CancellationToken ct)
     {
         var rows = await psql.QueryAsync(
-            "SELECT 1 FROM pg_database WHERE datname = :'name';\n", new Dictionary<string, string> { ["name"] = spec.Database }, 1, ct);
+            "SELECT datname FROM pg_database WHERE datname IN (:'name', :'seed');\n",
+            new Dictionary<string, string> { ["name"] = spec.Database, ["seed"] = spec.CloneSeedDatabase }, 1, ct);
+        var databases = rows.Select(r => r[0]).ToHashSet(StringComparer.Ordinal);
+        List<string> leftovers = databases.Contains(spec.CloneSeedDatabase) ? [$"database {spec.CloneSeedDatabase}"] : [];
+        leftovers.AddRange(spec.CloneLeftovers.Where(p => Path.Exists(paths.Resolve(p))));
         var siteFiles = spec.SiteFiles.Where(f => new FileInfo(paths.Resolve(f)) is { } info && (info.Exists || info.LinkTarget is not null)).ToList();
         string? archive = null;
         var markerExists = File.Exists(MarkerPath);
@@ -128,7 +145,10 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
             }
         }
 
-        return new Observed(rows.Count > 0, Directory.Exists(paths.Resolve(spec.FilestorePath)), siteFiles, markerExists, archive);
+        return new Observed(databases.Contains(spec.Database), Directory.Exists(paths.Resolve(spec.FilestorePath)), siteFiles, markerExists, archive)
+        {
+            CloneLeftovers = leftovers,
+        };
     }
 
     protected override Change? Diff(Observed observed, IReadOnlySet<string> changedDependencies)
@@ -161,6 +181,11 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
         if (observed.FilestoreExists)
         {
             steps.Add($"remove filestore {spec.FilestorePath}");
+        }
+
+        if (observed.CloneLeftovers.Count > 0)
+        {
+            steps.Add($"remove what an unfinished clone left ({string.Join(", ", observed.CloneLeftovers)})");
         }
 
         if (steps.Count == 0)
@@ -212,10 +237,38 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
             Native.FsyncDirectory(Path.GetDirectoryName(filestore)!);
         }
 
+        await RemoveCloneLeftoversAsync(observed, ct);
         AtomicFile.TryDelete(MarkerPath);
         return archive is null
             ? $"tenant {spec.Name} removed (nothing left to archive)"
             : $"tenant {spec.Name} removed; its final archive is {spec.ArchiveRoot}/{archive}/";
+    }
+
+    /// <summary>An unfinished clone was never served and holds nothing the tenant's archive needs: it goes without one.</summary>
+    private async Task RemoveCloneLeftoversAsync(Observed observed, CancellationToken ct)
+    {
+        if (observed.CloneLeftovers.Contains($"database {spec.CloneSeedDatabase}"))
+        {
+            await runner.RunCheckedAsync(
+                new CommandSpec("dropdb", ["--force", "--if-exists", "-p", psql.Cluster.Port.ToString(CultureInfo.InvariantCulture), "--", spec.CloneSeedDatabase])
+                {
+                    Timeout = TimeSpan.FromMinutes(5),
+                    WorkingDirectory = "/",
+                }.AsUser(Psql.OsUser),
+                ct);
+        }
+
+        foreach (var leftover in spec.CloneLeftovers.Select(paths.Resolve))
+        {
+            if (Directory.Exists(leftover))
+            {
+                Directory.Delete(leftover, recursive: true);
+            }
+            else
+            {
+                AtomicFile.TryDelete(leftover);
+            }
+        }
     }
 
     private async Task ReloadNginxAsync(CancellationToken ct)

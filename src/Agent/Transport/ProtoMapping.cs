@@ -70,6 +70,8 @@ internal static class ProtoMapping
                     },
                     Lang = t.Lang.Length == 0 ? null : t.Lang,
                     Country = t.Country.Length == 0 ? null : t.Country,
+                    CloneOf = t.CloneOf.Length == 0 ? null : t.CloneOf,
+                    Neutralize = t.Neutralize,
                 }),
             ],
             TenantArchiveRetention = TimeSpan.FromDays(spec.TenantArchiveRetentionDays <= 0 ? 30 : Math.Min(spec.TenantArchiveRetentionDays, 3650)),

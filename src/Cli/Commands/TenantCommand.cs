@@ -5,7 +5,7 @@ using OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Cli.Commands;
 
-/// <summary>`fleet tenant create|list|show|suspend|resume|delete`: Odoo databases with their domains, placed on hosts with room.</summary>
+/// <summary>`fleet tenant create|clone|list|show|suspend|resume|delete`: Odoo databases with their domains, placed on hosts with room.</summary>
 internal static class TenantCommand
 {
     private const int MaxLimit = 10_000;
@@ -14,13 +14,14 @@ internal static class TenantCommand
     {
         var tenant = new Command("tenant", "Tenants: one Odoo database each, with its domains, nginx site and certificate, placed on a host with room")
         {
-            CreateCreate(context), CreateList(context), CreateShow(context),
+            CreateCreate(context), CreateClone(context), CreateList(context), CreateShow(context),
             CreateStateChange(context, "suspend"), CreateStateChange(context, "resume"), CreateStateChange(context, "delete"),
         };
         context.AddExamples(
             tenant,
             "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com --dry-run",
             "fleet tenant create acme --domain acme.erp.example.com --domain erp.acme.com",
+            "fleet tenant clone acme --as acme-staging --domain acme-staging.erp.example.com --neutralize",
             "fleet tenant list --search acme",
             "fleet tenant show acme",
             "fleet tenant suspend acme",
@@ -136,6 +137,107 @@ internal static class TenantCommand
             "Exit codes: 0 created (or already there with these arguments; dry run: a host fits), 1 refused",
             "(name or domain taken, no host fits), 2 bad input, 5 no such host (or not allowed).");
         return create;
+    }
+
+    private static Command CreateClone(CommandContext context)
+    {
+        var source = new Argument<string>("name") { Description = "The tenant to copy (name or id)" };
+        var newName = new Option<string>("--as")
+        {
+            Description = "The copy's name: 2-30 lowercase letters, digits and inner hyphens; also its database's name",
+            HelpName = "new",
+            Required = true,
+        };
+        var domains = new Option<string[]>("--domain")
+        {
+            Description = "A domain of the copy (repeat): the first serves and must start with NEW (NEW.example.com), the others redirect to it",
+            HelpName = "domain",
+            Required = true,
+        };
+        var neutralize = new Option<bool>("--neutralize")
+        {
+            Description = "Disable the copy's outgoing mail servers, scheduled actions (crons) and payment providers before it serves (Odoo's neutralize)",
+        };
+        var plan = new Option<string?>("--plan") { Description = "What the copy reserves on its host: small, medium or large [default: the source's plan]", HelpName = "plan" };
+        var host = new Option<string?>("--host") { Description = "Only the source's host is accepted (a clone is copied locally); any other host is refused", HelpName = "host" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Only check the names and domains and show whether the source's host has room; change nothing" };
+        var output = CommandContext.OutputOption();
+        var clone = new Command("clone", "Copy a tenant as a new one on the same host (e.g. a staging copy); with --neutralize its mail, crons and payment providers are off")
+        {
+            source, newName, domains, neutralize, plan, host, dryRun, output,
+        };
+        clone.SetAction(async (parse, ct) =>
+        {
+            var sourceName = parse.GetValue(source) ?? "";
+            CheckName(sourceName);
+            var request = new CloneTenantRequest
+            {
+                Source = sourceName,
+                Name = parse.GetValue(newName) ?? "",
+                Domains = { parse.GetValue(domains) ?? [] },
+                Neutralize = parse.GetValue(neutralize),
+                Plan = parse.GetValue(plan) ?? "",
+                Host = parse.GetValue(host) ?? "",
+                DryRun = parse.GetValue(dryRun),
+            };
+            using var connection = context.Connect(parse);
+            // The controller makes the same request twice a no-op, so a retry after a lost answer is safe.
+            var response = await connection.CallAsync((client, options) => client.CloneTenantAsync(request, options), idempotent: true, ct);
+            if ((parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json)
+            {
+                context.Renderer.Json(
+                    new TenantCreateJson(
+                        request.DryRun, response.Created, response.ChosenHost, response.Summary, response.Generation,
+                        response.Tenant is null ? null : TenantView.ToJson(response.Tenant), [.. response.Placement.Select(TenantView.ToJson)]),
+                    OutputJsonContext.Default.TenantCreateJson);
+                return request.DryRun && response.ChosenHost.Length == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+            }
+
+            if (response.Placement.Count > 0)
+            {
+                context.Renderer.Table(["HOST", "FITS", "HEADROOM", "WHY"], response.Placement.Select(TenantView.ToRow));
+            }
+
+            if (request.DryRun)
+            {
+                context.Renderer.Line($"placement: {response.Summary}");
+                context.Renderer.Line("dry run: nothing was cloned; run again without --dry-run to clone it");
+                return response.ChosenHost.Length == 0 ? ExitCodes.Failed : ExitCodes.Ok;
+            }
+
+            var t = response.Tenant;
+            context.Renderer.Line(response.Created
+                ? Formats.Invariant($"{t.Name}: clone of {t.CloneOf} on {t.HostName} ({t.Plan}); desired generation {response.Generation}: its agent copies database {t.CloneOf} and its filestore as {t.Database} and serves {t.Url}")
+                : $"{t.Name}: {response.Summary} ({TenantView.State(t.State)}, {t.Url})");
+            context.Renderer.Line($"clone: {TenantView.Clone(t)}");
+            context.Renderer.Line($"state: {TenantView.State(t.State)} (active once the host has converged it; see `fleet tenant show {t.Name}`)");
+            return ExitCodes.Ok;
+        });
+        context.AddExamples(
+            clone,
+            "fleet tenant clone acme --as acme-staging --domain acme-staging.erp.example.com --neutralize",
+            "fleet tenant clone acme --as acme-test --domain acme-test.erp.example.com --neutralize --dry-run",
+            "fleet tenant clone acme --as acme-copy --domain acme-copy.erp.example.com -o json",
+            "",
+            "The copy is a new tenant with its own name, database, filestore and domains (the create rules),",
+            "on the source's host: its agent copies the source database while the source keeps serving",
+            "(pg_dump -Fc, restored in one transaction into a scratch database), gives the copy a fresh",
+            "database.uuid, copies the filestore and only then renames the database into place, so an",
+            "interrupted clone is started again, never served half-made. The source is not changed.",
+            "",
+            "--neutralize runs Odoo's `odoo-bin neutralize` on the copy before it serves: outgoing mail servers",
+            "and scheduled actions (crons) deactivated, payment providers disabled, database.is_neutralized",
+            "set (Odoo shows a 'neutralized' banner). WITHOUT --neutralize THE COPY SENDS REAL MAIL, RUNS REAL",
+            "CRONS AND TAKES REAL PAYMENTS like the source: use it only for a true duplicate.",
+            "",
+            "The same command again changes nothing; other arguments for an existing name are refused. The",
+            "source must be active or suspended. Needs the operator role; audited. Delete a copy with",
+            "`fleet tenant delete NEW --yes`.",
+            "",
+            "Exit codes: 0 cloned (or already there with these arguments; dry run: the host has room), 1 refused",
+            "(name or domain taken, source being created or deleted, no room on the source's host), 2 bad input",
+            "(also --host other than the source's), 5 no such source tenant (or not allowed).");
+        return clone;
     }
 
     private static Command CreateList(CommandContext context)

@@ -35,6 +35,11 @@ internal sealed record TenantJson(
 
     /// <summary>Main company's country set at creation (ISO 3166-1 alpha-2); null = none.</summary>
     public string? Country { get; init; }
+    /// <summary>The tenant it was cloned from; null when it was created, not cloned.</summary>
+    public string? CloneOf { get; init; }
+
+    /// <summary>A clone made with --neutralize: outgoing mail, crons and payment providers disabled in the copy.</summary>
+    public bool Neutralized { get; init; }
 }
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);

@@ -23,6 +23,8 @@ internal static class TenantView
         SizesMeasuredAt = Formats.Iso(t.SizesMeasuredAt),
         Lang = t.Lang.Length == 0 ? null : t.Lang,
         Country = t.Country.Length == 0 ? null : t.Country,
+        CloneOf = t.CloneOf.Length == 0 ? null : t.CloneOf,
+        Neutralized = t.Neutralized,
     };
 
     /// <summary>"12.3 MiB (measured 4m ago)", or "not reported yet" before the tenant's host measured it.</summary>
@@ -30,6 +32,13 @@ internal static class TenantView
         bytes < 0 ? "not reported yet"
         : measuredAt is null ? Formats.Bytes(bytes)
         : $"{Formats.Bytes(bytes)} (measured {Formats.Ago(measuredAt.ToDateTimeOffset(), now)})";
+
+    /// <summary>"no (created)", or the source and whether the copy was neutralized.</summary>
+    public static string Clone(Tenant t) => t.CloneOf.Length == 0
+        ? "no (created)"
+        : t.Neutralized
+            ? $"of {t.CloneOf}, neutralized (outgoing mail, crons and payment providers disabled)"
+            : $"of {t.CloneOf}, NOT neutralized (sends mail and runs crons like the source)";
 
     /// <summary>"active", or "active -> suspended (waits for its host to converge)" while a change is on its way.</summary>
     public static string StateWithPending(Tenant t) => t.PendingState == TenantState.Unspecified
@@ -57,6 +66,7 @@ internal static class TenantView
         ("modules", string.Join(", ", t.Modules)),
         ("language", t.Lang.Length == 0 ? "en_US (Odoo's default)" : t.Lang),
         ("country", t.Country.Length == 0 ? "not set" : t.Country),
+        ("clone", Clone(t)),
         ("database size", Size(t.DatabaseBytes, t.SizesMeasuredAt, now)),
         ("filestore size", Size(t.FilestoreBytes, t.SizesMeasuredAt, now)),
         ("last backup", t.LastBackupAt is null ? "none yet" : $"{Formats.Iso(t.LastBackupAt)} ({Formats.Ago(t.LastBackupAt.ToDateTimeOffset(), now)})"),

@@ -26,6 +26,7 @@ internal static class AccessPolicy
         ["SuspendTenant"] = AccessRole.Operator,
         ["ResumeTenant"] = AccessRole.Operator,
         ["DeleteTenant"] = AccessRole.Operator,
+        ["CloneTenant"] = AccessRole.Operator,
         ["StartRollout"] = AccessRole.Operator,
         ["PauseRollout"] = AccessRole.Operator,
         ["ResumeRollout"] = AccessRole.Operator,

@@ -34,13 +34,69 @@ internal sealed partial class FleetApi
             throw Invalid(string.Join("; ", errors));
         }
 
-        var plan = TenantPlan.Find(tenantRequest.Plan)!;
-        var now = time.GetUtcNow();
         var fleet = await hosts.ListAsync(ct);
         if (tenantRequest.Host is { } named && !fleet.Any(h => h.Name == named || h.Id == named))
         {
             throw HostNotFound(named);
         }
+
+        var placement = new PlacementRequest(TenantPlan.Find(tenantRequest.Plan)!, tenantRequest.Host, tenantRequest.Selector);
+        return await PlaceTenantAsync(tenantRequest, placement, fleet, request.DryRun, context);
+    }
+
+    /// <summary>
+    /// A new tenant seeded from an existing one: the create rules for its name and domains, placed on
+    /// the source's host only (the agent copies the source database locally while it keeps serving),
+    /// within that host's room. Stored, idempotent and told to the host exactly as a create.
+    /// </summary>
+    public override async Task<CreateTenantResponse> CloneTenant(CloneTenantRequest request, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        if (!Validation.IsHostName(request.Source))
+        {
+            throw Invalid($"source: '{Printable(request.Source)}' is not a tenant name or id (lowercase letters, digits and inner hyphens); list them with `fleet tenant list`");
+        }
+
+        var source = await tenants.FindAsync(request.Source, ct)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"source: tenant '{request.Source}' not found; search with `fleet tenant list --search {request.Source}`"));
+        var tenantRequest = new TenantRequest(
+            request.Name,
+            [.. request.Domains],
+            request.Plan.Length == 0 ? source.Plan : request.Plan,
+            null,
+            new SortedDictionary<string, string>(StringComparer.Ordinal),
+            source.Modules)
+        {
+            CloneOf = source.Name,
+            Neutralize = request.Neutralize,
+        };
+        var errors = TenantRules.Validate(tenantRequest).ToList();
+        if (request.Host.Length > 0 && request.Host != source.HostName && request.Host != source.HostId)
+        {
+            errors.Add($"host: a clone is made on its source's host (tenant {source.Name} is on {source.HostName}): the copy reads the source database there while it keeps serving; "
+                + $"leave out --host (or give --host {source.HostName})");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw Invalid(string.Join("; ", errors));
+        }
+
+        if (source.State is Domain.TenantState.Creating or Domain.TenantState.Deleting)
+        {
+            throw SourceNotReady(source.Name, $"tenant {source.Name} is {TenantStore.StateText(source.State)}");
+        }
+
+        var placement = new PlacementRequest(TenantPlan.Find(tenantRequest.Plan)!, source.HostId, tenantRequest.Selector);
+        return await PlaceTenantAsync(tenantRequest, placement, await hosts.ListAsync(ct), request.DryRun, context);
+    }
+
+    /// <summary>Create and clone after their own checks: the domain rules against hosts' own sites, placement (or its dry run), storing, telling the host.</summary>
+    private async Task<CreateTenantResponse> PlaceTenantAsync(
+        TenantRequest tenantRequest, PlacementRequest placement, IReadOnlyList<HostRecord> fleet, bool dryRun, ServerCallContext context)
+    {
+        var ct = context.CancellationToken;
+        var now = time.GetUtcNow();
 
         // A host's own site (fleet host configure --domain) and a tenant never share a name: nginx would serve only one.
         if (fleet.FirstOrDefault(h => h.Profile.Domains.Intersect(tenantRequest.Domains, StringComparer.Ordinal).Any()) is { } owner)
@@ -50,19 +106,19 @@ internal sealed partial class FleetApi
                 $"domain: {domain} is host {owner.Name}'s own domain (fleet host configure --domain), and a domain serves one site only; use another domain"));
         }
 
-        var placement = new PlacementRequest(plan, tenantRequest.Host, tenantRequest.Selector);
         PlacementDecision Place(IReadOnlyDictionary<string, TenantLoad> loads) => TenantPlacement.Place(
             placement,
             [.. fleet.Select(h => PlacementHost.From(h, loads.GetValueOrDefault(h.Id, TenantLoad.None), now, OfflineAfter))],
             PlacementPolicy.Default);
 
-        if (request.DryRun)
+        var verb = tenantRequest.CloneOf is null ? "create" : "clone";
+        if (dryRun)
         {
             var decision = Place(await tenants.LoadsAsync(ct));
             var existing = await tenants.FindAsync(tenantRequest.Name, ct);
             return Response(decision, existing is null
                 ? decision.Summary
-                : $"tenant {existing.Name} exists already (on {existing.HostName}): create with its arguments changes nothing, other arguments are refused; "
+                : $"tenant {existing.Name} exists already (on {existing.HostName}): {verb} with its arguments changes nothing, other arguments are refused; "
                   + $"for a new tenant this placement holds: {decision.Summary}");
         }
 
@@ -74,7 +130,9 @@ internal sealed partial class FleetApi
                 var tenant = result.Tenant!;
                 LogTenantCreated(logger, tenant.Name, tenant.HostId, result.Generation, ApiTokenInterceptor.CallerOf(context).Actor);
                 await TellHostAsync(tenant.HostId, result.Generation);
-                var response = Response(result.Placement!, result.Placement!.Summary);
+                var response = Response(result.Placement!, tenant.CloneOf is { } copied
+                    ? $"clone of {copied} on {tenant.HostName}{(tenant.Neutralize ? ", neutralized" : ", NOT neutralized (it sends mail and runs crons like the source)")}; {result.Placement!.Summary}"
+                    : result.Placement!.Summary);
                 response.Tenant = tenant.ToProto();
                 response.Created = true;
                 response.Generation = result.Generation;
@@ -112,11 +170,22 @@ internal sealed partial class FleetApi
                 throw new RpcException(new Status(StatusCode.AlreadyExists,
                     $"domain: {result.Detail} already serves another tenant, and a domain serves one tenant only; use another domain"));
 
+            case TenantCreation.SourceNotFound:
+                throw new RpcException(new Status(StatusCode.NotFound, $"source: tenant '{result.Detail}' not found (deleted meanwhile?); see `fleet tenant list`"));
+
+            case TenantCreation.SourceNotReady:
+                throw SourceNotReady(tenantRequest.CloneOf ?? "", result.Detail);
+
             default:
                 throw new RpcException(new Status(StatusCode.ResourceExhausted,
-                    $"placement: {result.Detail}; see why for each host with `fleet tenant create {tenantRequest.Name} ... --dry-run`"));
+                    $"placement: {result.Detail}; see why for each host with `fleet tenant {verb} {tenantRequest.CloneOf ?? tenantRequest.Name} ... --dry-run`"
+                    + (tenantRequest.CloneOf is not null ? " (a clone goes only on its source's host: make room there, or clone a tenant on a host with room)" : "")));
         }
     }
+
+    private static RpcException SourceNotReady(string source, string why) =>
+        new(new Status(StatusCode.FailedPrecondition,
+            $"source: {why}, and only an active or suspended tenant can be cloned; wait until it is active (fleet tenant show {source})"));
 
     public override async Task<ListTenantsResponse> ListTenants(ListTenantsRequest request, ServerCallContext context)
     {

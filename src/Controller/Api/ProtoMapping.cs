@@ -615,6 +615,8 @@ internal static class ProtoMapping
         SizesMeasuredAt = OrNull(t.SizesMeasuredAt),
         Lang = t.Lang ?? "",
         Country = t.Country ?? "",
+        CloneOf = t.CloneOf ?? "",
+        Neutralized = t.Neutralize,
     };
 
     public static Domain.TenantSizeRecord ToDomain(this V1.TenantSize t) => new(t.Name, t.DatabaseBytes, t.FilestoreBytes);
@@ -661,6 +663,8 @@ internal static class ProtoMapping
         },
         Lang = t.Lang ?? "",
         Country = t.Country ?? "",
+        CloneOf = t.CloneOf ?? "",
+        Neutralize = t.Neutralize,
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;

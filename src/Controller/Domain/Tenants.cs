@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 
 namespace OdooFleet.Controller.Domain;
@@ -70,6 +71,12 @@ internal sealed record TenantRecord(
     public TenantDesiredState DesiredState { get; init; } = TenantDesiredState.Active;
 
     /// <summary>The state the tenant is on its way to, or null when its host has caught up (creating and deleting are their own states).</summary>
+    /// <summary>The tenant it started as a copy of (null = created empty).</summary>
+    public string? CloneOf { get; init; }
+
+    /// <summary>A clone whose outgoing mail, crons and payment providers were disabled (Odoo's neutralize).</summary>
+    public bool Neutralize { get; init; }
+
     public TenantState? PendingState => (State, DesiredState) switch
     {
         (TenantState.Active, TenantDesiredState.Suspended) => TenantState.Suspended,
@@ -105,6 +112,17 @@ internal sealed record TenantRequest(
     IReadOnlyList<string> Modules)
 {
     public string PrimaryDomain => Domains[0];
+
+    /// <summary>
+    /// A clone: the tenant whose database and filestore it starts as (on that tenant's host). Left out
+    /// of the stored request when null, so requests stored before clones existed still compare equal.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public string? CloneOf { get; init; }
+
+    /// <summary>With <see cref="CloneOf"/>: disable the copy's outgoing mail, crons and payment providers.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool Neutralize { get; init; }
 
     public IReadOnlyList<string> Aliases => [.. Domains.Skip(1)];
 
@@ -248,6 +266,19 @@ internal static partial class TenantRules
         if (request.Country is { } country)
         {
             Add(CheckCountry(country));
+        }
+
+        if (request.CloneOf is { } source)
+        {
+            Add(CheckName(source) is null ? null : $"source: '{ProfileRules.Printable(source)}' is not a tenant name; see `fleet tenant list` (e.g. fleet tenant clone acme --as acme-staging ...)");
+            if (source == request.Name)
+            {
+                errors.Add($"as: the clone needs a name of its own, not its source's ({source}); e.g. --as {source}-staging");
+            }
+        }
+        else if (request.Neutralize)
+        {
+            errors.Add("neutralize: only a clone is neutralized; use fleet tenant clone SOURCE --as NAME --neutralize");
         }
 
         return errors;

@@ -23,6 +23,12 @@ internal enum TenantCreation
 
     /// <summary>No host fits (the placement says why for each).</summary>
     NoHostFits,
+
+    /// <summary>A clone's source tenant does not exist.</summary>
+    SourceNotFound,
+
+    /// <summary>A clone's source is being created or deleted, or is no longer on the host the clone was placed on.</summary>
+    SourceNotReady,
 }
 
 /// <summary>The outcome of a create; <see cref="Detail"/> names the conflicting domain or tenant.</summary>
@@ -61,11 +67,11 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         """
         t.id, t.name, t.host_id, COALESCE(h.name, ''), t.plan, t.state, t.database_name, t.primary_domain, t.modules,
         t.created_at, t.updated_at, t.database_bytes, t.filestore_bytes, t.last_backup_at, t.desired_state, t.sizes_measured_at,
-        t.lang, t.country
+        t.lang, t.country, t.clone_of, t.neutralize
         """;
 
     /// <summary>How many fields <see cref="Columns"/> reads: a query's own extra columns start at this index.</summary>
-    private const int ColumnCount = 18;
+    private const int ColumnCount = 20;
 
     /// <summary>
     /// Places and stores a tenant in one transaction: under the placement lock it reads what every
@@ -114,11 +120,41 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             return new TenantCreateResult(TenantCreation.DomainTaken, null, null, taken, 0);
         }
 
+        string? sourceHost = null;
+        if (request.CloneOf is { } source)
+        {
+            // Read under the placement lock and kept (FOR SHARE) until commit: the source cannot be deleted or moved meanwhile.
+            await using var find = new NpgsqlCommand("SELECT host_id, state, desired_state FROM tenants WHERE name = $1 FOR SHARE", conn, tx);
+            find.Parameters.AddWithValue(source);
+            await using var reader = await find.ExecuteReaderAsync(ct);
+            if (!await reader.ReadAsync(ct))
+            {
+                await reader.CloseAsync();
+                await tx.RollbackAsync(ct);
+                return new TenantCreateResult(TenantCreation.SourceNotFound, null, null, source, 0);
+            }
+
+            sourceHost = reader.GetString(0);
+            var (state, desired) = (reader.GetString(1), reader.GetString(2));
+            await reader.CloseAsync();
+            if (state is "creating" or "deleting" || desired == "absent")
+            {
+                await tx.RollbackAsync(ct);
+                return new TenantCreateResult(TenantCreation.SourceNotReady, null, null, $"tenant {source} is {(desired == "absent" ? "deleting" : state)}", 0);
+            }
+        }
+
         var decision = place(await LoadsAsync(conn, tx, ct));
         if (decision.Chosen is not { } chosen)
         {
             await tx.RollbackAsync(ct);
             return new TenantCreateResult(TenantCreation.NoHostFits, null, decision, decision.Summary, 0);
+        }
+
+        if (sourceHost is not null && chosen.HostId != sourceHost)
+        {
+            await tx.RollbackAsync(ct);
+            return new TenantCreateResult(TenantCreation.SourceNotReady, null, decision, $"tenant {request.CloneOf} is on another host now (it was moved)", 0);
         }
 
         long bumped;
@@ -137,12 +173,14 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         {
             Lang = request.Lang,
             Country = request.Country,
+            CloneOf = request.CloneOf,
+            Neutralize = request.Neutralize,
         };
         await using (var insert = new NpgsqlCommand(
             """
             INSERT INTO tenants (id, name, host_id, plan, state, database_name, primary_domain, modules, request,
-                spec_generation, state_generation, created_at, updated_at, lang, country)
-            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10, $11, $12)
+                spec_generation, state_generation, created_at, updated_at, lang, country, clone_of, neutralize)
+            VALUES ($1, $2, $3, $4, 'creating', $5, $6, $7, $8, $9, $9, $10, $10, $11, $12, $13, $14)
             """, conn, tx))
         {
             insert.Parameters.AddWithValue(created.Id);
@@ -157,6 +195,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
             insert.Parameters.AddWithValue(now);
             insert.Parameters.Add(new NpgsqlParameter { Value = (object?)created.Lang ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
             insert.Parameters.Add(new NpgsqlParameter { Value = (object?)created.Country ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text });
+            insert.Parameters.AddWithValue(NpgsqlDbType.Text, (object?)created.CloneOf ?? DBNull.Value);
+            insert.Parameters.AddWithValue(created.Neutralize);
             await insert.ExecuteNonQueryAsync(ct);
         }
 
@@ -178,8 +218,14 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         }
 
         await EventStore.AppendAsync(
-            conn, tx, "TenantCreated", created.Id,
-            Json.Serialize(new { name = created.Name, host = created.HostId, plan = created.Plan, domains = request.Domains, generation = bumped }),
+            conn, tx, created.CloneOf is null ? "TenantCreated" : "TenantCloneRequested", created.Id,
+            created.CloneOf is null
+                ? Json.Serialize(new { name = created.Name, host = created.HostId, plan = created.Plan, domains = request.Domains, generation = bumped })
+                : Json.Serialize(new
+                {
+                    name = created.Name, host = created.HostId, plan = created.Plan, domains = request.Domains, generation = bumped,
+                    cloneOf = created.CloneOf, neutralize = created.Neutralize,
+                }),
             now, ct);
         await tx.CommitAsync(ct);
         return new TenantCreateResult(TenantCreation.Created, created, decision, "", bumped);
@@ -596,5 +642,7 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         SizesMeasuredAt = r.IsDBNull(15) ? null : r.GetFieldValue<DateTimeOffset>(15),
         Lang = r.IsDBNull(16) ? null : r.GetString(16),
         Country = r.IsDBNull(17) ? null : r.GetString(17),
+        CloneOf = r.IsDBNull(18) ? null : r.GetString(18),
+        Neutralize = r.GetBoolean(19),
     };
 }

@@ -138,6 +138,9 @@ public sealed class TenantProfileTests : IDisposable
         ["tenant twice"] = (s => Spec(true, Tenant("acme"), Tenant("acme")), "listed twice"),
         ["remote PostgreSQL"] = (s => { var r = Spec(true, Tenant("acme")); r.Postgres = new PostgresSpec { Remote = true, Host = "db1" }; return r; }, "remote PostgreSQL cannot take tenants"),
         ["other dbfilter"] = (s => { var r = Spec(true, Tenant("acme")); r.Odoo.Dbfilter = "^%h$"; return r; }, "tenants need ^%d$"),
+        ["clone of itself"] = (s => { var t = Tenant("acme"); t.CloneOf = "acme"; return Spec(true, t); }, "tenants.acme.clone_of"),
+        ["clone of a path"] = (s => { var t = Tenant("acme"); t.CloneOf = "../etc"; return Spec(true, t); }, "tenants.acme.clone_of"),
+        ["neutralize without a clone"] = (s => { var t = Tenant("acme"); t.Neutralize = true; return Spec(true, t); }, "tenants.acme.neutralize: set without clone_of"),
     };
 
     public static TheoryData<string> BadSpecNames => [.. BadSpecs.Keys];
@@ -174,6 +177,25 @@ public sealed class TenantProfileTests : IDisposable
         Assert.True(IndexOf(ordered, $"file:/var/www/odoofleet-maintenance/{NginxSiteSpec.MaintenancePage}") < IndexOf(ordered, "file:/etc/nginx/sites-available/t_acme"));
         Assert.Contains(compiled.Resources, r => r.Id == "pg-database:acme");
         Assert.DoesNotContain(compiled.Resources, r => r.Kind == "tenant-removal");
+    }
+
+    [Fact]
+    public void Compile_Clone_SeededFromItsSourceAfterTheSourceAndBeforeItsDatabase()
+    {
+        var clone = Tenant("acme-stage");
+        clone.CloneOf = "acme";
+        clone.Neutralize = true;
+        var compiled = Compile(Spec(true, Tenant("acme"), clone));
+        var ordered = ConvergeEngine.Order(compiled.Resources);
+
+        var seed = compiled.Resources.Single(r => r.Kind == "tenant-clone");
+        Assert.Equal("tenant-clone:acme-stage", seed.Id);
+        Assert.Contains("odoo-database:acme", seed.DependsOn);
+        Assert.True(IndexOf(ordered, "odoo-database:acme") < IndexOf(ordered, "tenant-clone:acme-stage"));
+        Assert.True(IndexOf(ordered, "tenant-clone:acme-stage") < IndexOf(ordered, "pg-database:acme-stage"));
+        Assert.True(IndexOf(ordered, "pg-database:acme-stage") < IndexOf(ordered, "odoo-database:acme-stage"));
+        Assert.DoesNotContain(compiled.Resources, r => r.Id == "tenant-clone:acme");
+        Assert.Contains(compiled.Explanation, e => e.StartsWith("tenants: 1 clone(s) seeded once", StringComparison.Ordinal) && e.EndsWith("neutralized (odoo-bin neutralize): acme-stage", StringComparison.Ordinal));
     }
 
     [Fact]

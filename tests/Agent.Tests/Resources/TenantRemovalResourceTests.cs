@@ -159,6 +159,33 @@ public sealed class TenantRemovalResourceTests(ScratchPostgres postgres) : IDisp
     }
 
     [Fact]
+    public async Task Apply_UnfinishedClone_ScratchDatabasePartialCopyAndDumpRemovedWithoutAnArchive()
+    {
+        Assert.SkipWhen(postgres.SkipReason is not null, postgres.SkipReason ?? "");
+        await postgres.ExecuteAsync($"CREATE DATABASE \"{tenant}_clone\";\n", Ct);
+        string[] leftovers = [$"{Filestore}.clone-partial", $"/var/lib/odoofleet/tenant-clone/{tenant}.dump"];
+        Directory.CreateDirectory(Paths.Resolve($"{leftovers[0]}/ab"));
+        Directory.CreateDirectory(Path.GetDirectoryName(Paths.Resolve(leftovers[1]))!);
+        await File.WriteAllTextAsync(Paths.Resolve(leftovers[1]), "PGDMP", Ct);
+        var runner = new RecordingRunner();
+        TenantRemovalResource Removal() => new(
+            Paths, runner, postgres.Cluster, time,
+            new TenantRemovalSpec(tenant, tenant, SiteFiles, Filestore, TenantRemovalSpec.DefaultArchiveRoot) { CloneLeftovers = leftovers });
+
+        var check = await ScratchPostgres.ConvergeAsync(ConvergeMode.Check, Ct, Removal());
+        var first = await ScratchPostgres.ConvergeAsync(ConvergeMode.Apply, Ct, Removal());
+        var second = await ScratchPostgres.ConvergeAsync(ConvergeMode.Apply, Ct, Removal());
+
+        Assert.Contains($"remove what an unfinished clone left (database {tenant}_clone, {leftovers[0]}, {leftovers[1]})", check.Message, StringComparison.Ordinal);
+        Assert.Equal(ResourceStatus.Changed, first.Status);
+        Assert.Equal(ResourceStatus.Unchanged, second.Status);
+        Assert.Equal(["dropdb"], runner.Steps);
+        Assert.Equal("0", await postgres.ScalarAsync("SELECT count(*) FROM pg_database WHERE datname = :'name';\n", Ct, new Dictionary<string, string> { ["name"] = tenant + "_clone" }));
+        Assert.All(leftovers, l => Assert.False(Path.Exists(Paths.Resolve(l))));
+        Assert.False(Directory.Exists(ArchiveRoot) && Directory.GetDirectories(ArchiveRoot).Length > 0);
+    }
+
+    [Fact]
     public async Task Check_ActiveTenant_SaysEveryStepAndChangesNothing()
     {
         await CreateTenantAsync();

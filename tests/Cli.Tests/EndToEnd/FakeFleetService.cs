@@ -373,6 +373,17 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
             : throw new RpcException(new Status(StatusCode.ResourceExhausted, "placement: no host fits a small tenant; add a host"));
     }
 
+    /// <summary>What CloneTenant answers; null = the source is not found, as the controller says.</summary>
+    public CreateTenantResponse? TenantCloned { get; set; }
+
+    public override Task<CreateTenantResponse> CloneTenant(CloneTenantRequest request, ServerCallContext context)
+    {
+        Record(context, nameof(CloneTenant), request);
+        return TenantCloned is { } response
+            ? Task.FromResult(response)
+            : throw new RpcException(new Status(StatusCode.NotFound, $"source: tenant '{request.Source}' not found; see `fleet tenant list`"));
+    }
+
     public override Task<ListTenantsResponse> ListTenants(ListTenantsRequest request, ServerCallContext context)
     {
         Record(context, nameof(ListTenants), request);

@@ -368,4 +368,86 @@ public sealed class TenantCommandTests
         Assert.Contains(expected, result.Out, StringComparison.Ordinal);
         Assert.Contains("Exit codes:", result.Out, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Clone_Neutralize_SendsEverythingAndSaysWhatTheCopyIs()
+    {
+        await using var controller = await TestController.StartAsync();
+        var copy = Tenant("acme-staging");
+        copy.CloneOf = "acme";
+        copy.Neutralized = true;
+        controller.Service.TenantCloned = new CreateTenantResponse { Created = true, ChosenHost = "web-01", Generation = 8, Tenant = copy, Summary = "clone of acme on web-01, neutralized" };
+
+        var result = await RunAsync(
+            "--controller", controller.Address, "tenant", "clone", "acme", "--as", "acme-staging", "--domain", "acme-staging.erp.example.com",
+            "--domain", "staging.acme.com", "--neutralize");
+        var json = await RunAsync("--controller", controller.Address, "tenant", "clone", "acme", "--as", "acme-staging", "--domain", "acme-staging.erp.example.com", "--neutralize", "-o", "json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var sent = Assert.IsType<CloneTenantRequest>(controller.Service.Requests[0]);
+        Assert.Equal(("acme", "acme-staging", true, false, "", ""), (sent.Source, sent.Name, sent.Neutralize, sent.DryRun, sent.Host, sent.Plan));
+        Assert.Equal(["acme-staging.erp.example.com", "staging.acme.com"], sent.Domains);
+        Assert.Contains("acme-staging: clone of acme on web-01 (small); desired generation 8", result.Out, StringComparison.Ordinal);
+        Assert.Contains("clone: of acme, neutralized (outgoing mail, crons and payment providers disabled)", result.Out, StringComparison.Ordinal);
+        Assert.True(json.ExitCode == 0, json.ToString());
+        using var doc = JsonDocument.Parse(json.Out);
+        var tenant = doc.RootElement.GetProperty("tenant");
+        Assert.Equal(("acme", true), (tenant.GetProperty("cloneOf").GetString(), tenant.GetProperty("neutralized").GetBoolean()));
+    }
+
+    [Fact]
+    public async Task Clone_DryRunWithoutNeutralize_SentAsSuchAndNothingCloned()
+    {
+        await using var controller = await TestController.StartAsync();
+        controller.Service.TenantCloned = new CreateTenantResponse { ChosenHost = "web-01", Summary = "web-01: fits", Placement = { Verdict("web-01", true, "fits") } };
+
+        var result = await RunAsync("--controller", controller.Address, "tenant", "clone", "acme", "--as", "acme-copy", "--domain", "acme-copy.example.com", "--dry-run");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var sent = Assert.IsType<CloneTenantRequest>(Assert.Single(controller.Service.Requests));
+        Assert.Equal((false, true), (sent.Neutralize, sent.DryRun));
+        Assert.Contains("dry run: nothing was cloned", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Clone_MissingAsOrUnknownSource_UsageErrorOrNotFound()
+    {
+        await using var controller = await TestController.StartAsync();
+
+        var noAs = await RunAsync("--controller", controller.Address, "tenant", "clone", "acme", "--domain", "acme-copy.example.com");
+        var badSource = await RunAsync("--controller", controller.Address, "tenant", "clone", "Acme;", "--as", "x", "--domain", "x.example.com");
+        var unknown = await RunAsync("--controller", controller.Address, "tenant", "clone", "nope", "--as", "nope-copy", "--domain", "nope-copy.example.com");
+
+        Assert.Equal(2, noAs.ExitCode);
+        Assert.Contains("--as", noAs.Err, StringComparison.Ordinal);
+        Assert.Equal(2, badSource.ExitCode);
+        Assert.Contains("name: ", badSource.Err, StringComparison.Ordinal);
+        Assert.Equal(5, unknown.ExitCode);
+        Assert.Contains("source: tenant 'nope' not found", unknown.Err, StringComparison.Ordinal);
+        Assert.Single(controller.Service.Requests);
+    }
+
+    [Fact]
+    public async Task Help_Clone_TeachesAndWarnsThatWithoutNeutralizeTheCopySendsRealMail()
+    {
+        var result = await RunAsync("tenant", "clone", "--help");
+
+        Assert.Contains("fleet tenant clone acme --as acme-staging --domain acme-staging.erp.example.com --neutralize", result.Out, StringComparison.Ordinal);
+        Assert.Contains("WITHOUT --neutralize THE COPY SENDS REAL MAIL, RUNS REAL", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Exit codes:", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Show_Clone_SaysItsSourceAndNeutralized()
+    {
+        await using var controller = await TestController.StartAsync();
+        var copy = Tenant("acme-staging");
+        copy.CloneOf = "acme";
+        controller.Service.Tenants.Add(copy);
+
+        var shown = await RunAsync("--controller", controller.Address, "tenant", "show", "acme-staging");
+
+        Assert.True(shown.ExitCode == 0, shown.ToString());
+        Assert.Contains("of acme, NOT neutralized (sends mail and runs crons like the source)", shown.Out, StringComparison.Ordinal);
+    }
 }
