@@ -114,7 +114,17 @@ internal sealed record TenantDesired(string Name, string Database, string Primar
     public string KeyPath => $"/etc/ssl/odoofleet/tenant-{Name}.key";
 
     public TenantDesiredState State { get; init; } = TenantDesiredState.Active;
+
+    /// <summary>Moving away: archive it once for this move and upload the archive to the controller (it is served suspended meanwhile).</summary>
+    public TenantMoveOut? MoveOut { get; init; }
+
+    /// <summary>Moving in: restore it from this archive instead of creating it, then verify its site.</summary>
+    public TenantMoveIn? MoveIn { get; init; }
 }
+
+internal sealed record TenantMoveOut(string MoveId, string UploadPath);
+
+internal sealed record TenantMoveIn(string MoveId, ReleaseArtifactRef Archive);
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)
 {

@@ -68,6 +68,8 @@ internal static class ProtoMapping
                         Proto.TenantSpecState.Absent => TenantDesiredState.Absent,
                         _ => throw new Profiles.SpecValidationException([$"tenants.{Grammar.Printable(t.Name)}.state: {(int)t.State} is not a tenant state this agent knows (active, suspended, absent); upgrade the agent"]),
                     },
+                    MoveOut = t.MoveOut is { } moveOut ? new TenantMoveOut(moveOut.MoveId, moveOut.UploadPath) : null,
+                    MoveIn = t.MoveIn is { } moveIn ? new TenantMoveIn(moveIn.MoveId, ToDomain(moveIn.Archive) ?? new ReleaseArtifactRef("", "", 0)) : null,
                 }),
             ],
             TenantArchiveRetention = TimeSpan.FromDays(spec.TenantArchiveRetentionDays <= 0 ? 30 : Math.Min(spec.TenantArchiveRetentionDays, 3650)),

@@ -612,6 +612,30 @@ internal static class ProtoMapping
         LastBackupAt = OrNull(t.LastBackupAt),
         Url = $"https://{t.PrimaryDomain}/",
         PendingState = t.PendingState?.ToProto() ?? V1.TenantState.Unspecified,
+        Move = t.Move?.ToProto(),
+    };
+
+    public static V1.TenantMove ToProto(this Domain.TenantMoveRecord m) => new()
+    {
+        Id = m.Id,
+        FromHostId = m.SourceHostId,
+        FromHostName = m.SourceHostName,
+        ToHostId = m.TargetHostId,
+        ToHostName = m.TargetHostName,
+        Step = m.Step switch
+        {
+            Domain.TenantMoveStep.Exporting => V1.TenantMoveStep.Exporting,
+            Domain.TenantMoveStep.Importing => V1.TenantMoveStep.Importing,
+            Domain.TenantMoveStep.Switched => V1.TenantMoveStep.Switched,
+            Domain.TenantMoveStep.Done => V1.TenantMoveStep.Done,
+            Domain.TenantMoveStep.RollingBack => V1.TenantMoveStep.RollingBack,
+            _ => V1.TenantMoveStep.RolledBack,
+        },
+        Error = m.Error,
+        ArchiveBytes = m.ArchiveBytes ?? 0,
+        ArchiveSha256 = m.ArchiveSha256 ?? "",
+        StartedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
+        UpdatedAt = Timestamp.FromDateTimeOffset(m.UpdatedAt),
     };
 
     public static V1.TenantState ToProto(this Domain.TenantState state) => state switch
@@ -654,6 +678,10 @@ internal static class ProtoMapping
             Domain.TenantDesiredState.Absent => V1.TenantSpecState.Absent,
             _ => V1.TenantSpecState.Active,
         },
+        MoveOut = t.MoveOut is { } moveOut ? new V1.TenantMoveOut { MoveId = moveOut.MoveId, UploadPath = moveOut.UploadPath } : null,
+        MoveIn = t.MoveIn is { } moveIn
+            ? new V1.TenantMoveIn { MoveId = moveIn.MoveId, Archive = new V1.ReleaseArtifact { Path = moveIn.ArchivePath, Sha256 = moveIn.Sha256, SizeBytes = moveIn.Bytes } }
+            : null,
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;
