@@ -363,7 +363,7 @@ internal static class TenantCommand
 
                     await Task.Delay(MovePollInterval, time, ct);
                     var tenant = await connection.CallAsync(
-                        (client, options) => client.GetTenantAsync(new GetTenantRequest { Name = response.Tenant.Id }, options), idempotent: true, ct);
+                        (client, options) => client.GetTenantAsync(new GetTenantRequest { Name = response.Tenant.Name }, options), idempotent: true, ct);
                     current = tenant.Move?.Id == current.Id ? tenant.Move : current;
                     if (!json && current.Step != lastStep)
                     {
