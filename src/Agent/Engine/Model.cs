@@ -125,7 +125,16 @@ internal sealed record TenantDesired(string Name, string Database, string Primar
 
     /// <summary>With <see cref="CloneOf"/>: the copy is neutralized (odoo-bin neutralize) before it serves.</summary>
     public bool Neutralize { get; init; }
+    /// <summary>Moving away: archive it once for this move and upload the archive to the controller (it is served suspended meanwhile).</summary>
+    public TenantMoveOut? MoveOut { get; init; }
+
+    /// <summary>Moving in: restore it from this archive instead of creating it, then verify its site.</summary>
+    public TenantMoveIn? MoveIn { get; init; }
 }
+
+internal sealed record TenantMoveOut(string MoveId, string UploadPath);
+
+internal sealed record TenantMoveIn(string MoveId, ReleaseArtifactRef Archive);
 
 internal sealed record OdooDesired(ReleaseRef? Release, string SourceUrl, int HttpPort, int GeventPort)
 {

@@ -226,7 +226,8 @@ internal static class OdooProfile
             }
         }
 
-        AddWeb(builder, host, facts, packages, explanation);
+        var nginx = AddWeb(builder, host, facts, packages, explanation);
+        AddTenantMoves(builder, host, localCluster, nginx, odooRunning: odoo.Release is not null, explanation);
         AddTenantRemovals(builder, host, localCluster, [packages, .. postgresRunning is null ? Array.Empty<string>() : [postgresRunning]], explanation);
         AddSecurity(builder, host, os, packages, logFile);
         return new CompiledProfile(builder.Resources, explanation, builder.Files) { StageIds = stageIds, Cluster = localCluster };
@@ -308,7 +309,7 @@ internal static class OdooProfile
         foreach (var tenant in served)
         {
             IReadOnlyList<string> databaseDeps = odooReady;
-            if (tenant.CloneOf is { } source)
+            if (tenant.CloneOf is { } source && tenant.MoveIn is null)
             {
                 // The source first when this converge also creates it; the clone's database only comes from the copy.
                 var clone = builder.Add(new TenantCloneResource(
@@ -320,7 +321,13 @@ internal static class OdooProfile
                 databaseDeps = [clone, .. odooReady];
             }
 
-            var database = builder.Add(new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = databaseDeps });
+            // A tenant moving in is restored from its archive instead of being created empty.
+            var database = builder.Add(tenant.MoveIn is { } moveIn
+                ? new TenantImportResource(
+                    paths, runner, cluster, builder.Env.Artifacts,
+                    new TenantMoveSpec(tenant.Name, tenant.Database, $"{layout.DataDir}/filestore/{tenant.Database}", moveIn.MoveId, TenantMoveSpec.DefaultWorkRoot),
+                    moveIn.Archive, layout.User) { DependsOn = odooReady }
+                : new PgDatabaseResource(runner, cluster, new PgDatabaseSpec(tenant.Database, layout.User)) { DependsOn = databaseDeps });
             builder.Add(new OdooDatabaseResource(
                 runner, cluster, new OdooDatabaseSpec(tenant.Database, tenant.Modules, layout.Python, layout.OdooBin, layout.ConfFile, layout.User)
                 {
@@ -339,6 +346,40 @@ internal static class OdooProfile
         {
             explanation.Add($"tenants: {clones.Count} clone(s) seeded once from their source's database (pg_dump -Fc | pg_restore, renamed into place complete) and filestore; "
                 + $"neutralized (odoo-bin neutralize): {(clones.Any(c => c.Neutralize) ? string.Join(", ", clones.Where(c => c.Neutralize).Select(c => c.Name)) : "none")}");
+        }
+    }
+
+    /// <summary>
+    /// Tenants moving away are exported once their site serves the maintenance page (after nginx);
+    /// tenants moving in are verified through nginx once their database is restored and their site is live.
+    /// </summary>
+    private static void AddTenantMoves(Builder builder, DesiredHost host, PostgresCluster? cluster, string nginx, bool odooRunning, List<string> explanation)
+    {
+        if (cluster is null)
+        {
+            return;
+        }
+
+        var (paths, layout) = (builder.Env.Paths, builder.Env.Layout);
+        foreach (var tenant in host.Tenants)
+        {
+            if (tenant.MoveOut is { } moveOut)
+            {
+                builder.Add(new TenantExportResource(
+                    paths, builder.Env.Runner, cluster, builder.Env.Time, builder.Env.Artifacts,
+                    new TenantMoveSpec(tenant.Name, tenant.Database, $"{layout.DataDir}/filestore/{tenant.Database}", moveOut.MoveId, TenantMoveSpec.DefaultWorkRoot),
+                    moveOut.UploadPath) { DependsOn = [nginx] });
+                explanation.Add($"tenants: {tenant.Name} moves away (move {moveOut.MoveId}): suspended, archived and uploaded to the controller");
+            }
+
+            if (tenant.MoveIn is { } moveIn && odooRunning)
+            {
+                builder.Add(new TenantVerifyResource(paths, builder.Env.Time, tenant.Name, tenant.PrimaryDomain, tenant.CertificatePath, builder.Env.HealthDeadline, builder.Env.HealthInterval)
+                {
+                    DependsOn = [nginx, $"tenant-import:{tenant.Name}", $"odoo-database:{tenant.Database}"],
+                });
+                explanation.Add($"tenants: {tenant.Name} moves in (move {moveIn.MoveId}): restored from its archive, then https://{tenant.PrimaryDomain}/web/login is checked through nginx");
+            }
         }
     }
 
@@ -378,7 +419,8 @@ internal static class OdooProfile
             + $"kept {host.TenantArchiveRetention.TotalDays:0} days), then its site, certificate, database and filestore are removed");
     }
 
-    private static void AddWeb(Builder builder, DesiredHost host, ProfileFacts facts, string packages, List<string> explanation)
+    /// <returns>The nginx service's resource id (what depends on every site being live).</returns>
+    private static string AddWeb(Builder builder, DesiredHost host, ProfileFacts facts, string packages, List<string> explanation)
     {
         var (paths, runner) = (builder.Env.Paths, builder.Env.Runner);
         var rootOwned = new Ownership("root", "root");
@@ -470,7 +512,7 @@ internal static class OdooProfile
             explanation.Add($"web: {tenants.Count} tenant site(s), each with its own certificate ({(host.Web.Tls == TlsMode.Acme ? "Let's Encrypt" : "self-signed")}); aliases redirect to the primary domain");
         }
 
-        builder.Add(new ServiceResource(runner, "nginx.service", Empty, Empty)
+        var nginx = builder.Add(new ServiceResource(runner, "nginx.service", Empty, Empty)
         {
             DependsOn = [.. reloadOn.Where(id => id != siteFile)],
             ReloadServiceOn = reloadOn,
@@ -478,6 +520,7 @@ internal static class OdooProfile
         explanation.Add(host.Web.DatabaseManager
             ? "web: /web/database/* is OPEN through nginx (explicit option); list_db stays False"
             : "web: /web/database/* is refused by nginx (403) and list_db = False (SEED-ERRATA #14)");
+        return nginx;
     }
 
     private static void AddSecurity(Builder builder, DesiredHost host, OsProfile os, string packages, string logFile)

@@ -292,6 +292,7 @@ internal static partial class SpecValidator
                 errors.Add($"{field}.neutralize: set without clone_of; only a copy of another tenant is neutralized");
             }
 
+            errors.AddRange(CheckMove(field, tenant));
             if (Engine.Grammar.IsDomain(tenant.PrimaryDomain) && DbFilterLabel(tenant.PrimaryDomain) != tenant.Database)
             {
                 errors.Add($"{field}.primary_domain: '{tenant.PrimaryDomain}' reaches database '{DbFilterLabel(tenant.PrimaryDomain)}' through dbfilter ^%d$, not '{tenant.Database}'; "
@@ -301,6 +302,46 @@ internal static partial class SpecValidator
 
         return errors;
     }
+
+    /// <summary>The path a move's archive has on the controller: nothing else is uploaded or fetched for a move.</summary>
+    public static string MoveArchivePath(string moveId) => $"/tenant-moves/{moveId}/archive";
+
+    private static IEnumerable<string> CheckMove(string field, Engine.TenantDesired tenant)
+    {
+        if (tenant.MoveOut is { } moveOut)
+        {
+            if (!MoveIdPattern().IsMatch(moveOut.MoveId) || moveOut.UploadPath != MoveArchivePath(moveOut.MoveId))
+            {
+                yield return $"{field}.move_out: move id '{Printable(moveOut.MoveId)}' must look like m-3kq9t2mzpa and the upload path be /tenant-moves/<move id>/archive; fix the controller";
+            }
+
+            if (tenant.State != Engine.TenantDesiredState.Suspended)
+            {
+                yield return $"{field}.move_out: a tenant is exported only while suspended (nothing may write to it meanwhile); fix the controller";
+            }
+        }
+
+        if (tenant.MoveIn is { } moveIn)
+        {
+            if (!MoveIdPattern().IsMatch(moveIn.MoveId) || moveIn.Archive.Path != MoveArchivePath(moveIn.MoveId))
+            {
+                yield return $"{field}.move_in: move id '{Printable(moveIn.MoveId)}' must look like m-3kq9t2mzpa and the archive path be /tenant-moves/<move id>/archive; fix the controller";
+            }
+
+            if (!Sha256Pattern().IsMatch(moveIn.Archive.Sha256) || moveIn.Archive.SizeBytes <= 0)
+            {
+                yield return $"{field}.move_in.archive: sha256 must be 64 lowercase hex digits and size positive; fix the controller";
+            }
+
+            if (tenant.State != Engine.TenantDesiredState.Active || tenant.MoveOut is not null)
+            {
+                yield return $"{field}.move_in: a tenant moving in is active and not moving out; fix the controller";
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^m-[a-z0-9]{10}\z")]
+    private static partial Regex MoveIdPattern();
 
     /// <summary>Odoo's %d: the host name's first label, or its second when the first is "www" (odoo/http.py db_filter).</summary>
     public static string DbFilterLabel(string domain)

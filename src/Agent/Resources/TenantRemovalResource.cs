@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
 using OdooFleet.Agent.Engine;
@@ -69,9 +67,9 @@ internal sealed partial class TenantArchiveJsonContext : JsonSerializerContext;
 /// </summary>
 internal sealed partial class TenantRemovalResource : Resource<TenantRemovalResource.Observed>
 {
-    public const string DumpFile = "database.dump";
-    public const string FilestoreFile = "filestore.tar";
-    public const string ManifestFile = "manifest.json";
+    public const string DumpFile = TenantArchiveWriter.DumpFile;
+    public const string FilestoreFile = TenantArchiveWriter.FilestoreFile;
+    public const string ManifestFile = TenantArchiveWriter.ManifestFile;
 
     private readonly HostPaths paths;
     private readonly ICommandRunner runner;
@@ -307,60 +305,12 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
 
         var partial = final + ".partial";
         Directory.CreateDirectory(partial, FileModes.Mode0700);
-        var files = new List<TenantArchiveFile>();
-        if (observed.DatabaseExists)
-        {
-            var dump = Path.Combine(partial, DumpFile);
-            var command = new CommandSpec("pg_dump", ["-Fc", "-p", psql.Cluster.Port.ToString(CultureInfo.InvariantCulture), $"--dbname={spec.Database}"])
-            {
-                Timeout = DumpTimeout,
-                WorkingDirectory = "/",
-                StandardOutputPath = dump,
-            }.AsUser(Psql.OsUser);
-            var result = await runner.RunAsync(command, ct);
-            if (!result.Succeeded)
-            {
-                throw new ResourceFailedException($"final backup of database {spec.Database} failed, nothing was removed: {result.Describe(command)}");
-            }
-
-            files.Add(await SealAsync(dump, ct));
-        }
-
-        if (observed.FilestoreExists)
-        {
-            var tar = Path.Combine(partial, FilestoreFile);
-            var filestore = paths.Resolve(spec.FilestorePath);
-            var command = new CommandSpec("tar", ["-cf", tar, "-C", Path.GetDirectoryName(filestore)!, "--", Path.GetFileName(filestore)])
-            {
-                Timeout = DumpTimeout,
-            };
-            var result = await runner.RunAsync(command, ct);
-            if (!result.Succeeded)
-            {
-                throw new ResourceFailedException($"final backup of filestore {spec.FilestorePath} failed, nothing was removed: {result.Describe(command)}");
-            }
-
-            files.Add(await SealAsync(tar, ct));
-        }
-
-        var manifest = new TenantArchiveManifest(
-            spec.Name, spec.Database, at, files,
-            $"pg_restore --create -d postgres {DumpFile}; tar -xf {FilestoreFile} -C {Path.GetDirectoryName(spec.FilestorePath)}");
-        await AtomicFile.WriteAsync(
-            Path.Combine(partial, ManifestFile), JsonSerializer.SerializeToUtf8Bytes(manifest, TenantArchiveJsonContext.Default.TenantArchiveManifest), FileModes.Mode0600, ct);
-        Native.FsyncDirectory(partial);
+        await TenantArchiveWriter.WriteAsync(
+            runner, psql, spec.Name, spec.Database, observed.DatabaseExists ? spec.Database : null,
+            observed.FilestoreExists ? paths.Resolve(spec.FilestorePath) : null, spec.FilestorePath, partial, at, DumpTimeout, "final backup", ct);
         Native.Rename(partial, final);
         Native.FsyncDirectory(Root);
         return name;
-    }
-
-    /// <summary>fsync(2) the file and hash it as it is on disk.</summary>
-    private static async Task<TenantArchiveFile> SealAsync(string path, CancellationToken ct)
-    {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        stream.Flush(flushToDisk: true);
-        var hash = await SHA256.HashDataAsync(stream, ct);
-        return new TenantArchiveFile(Path.GetFileName(path), stream.Length, Convert.ToHexStringLower(hash));
     }
 
     [GeneratedRegex(@"^(?<tenant>[a-z][a-z0-9-]{0,29})-(?<at>[0-9]{8}T[0-9]{6}Z)(?<partial>\.partial)?\z")]

@@ -67,7 +67,55 @@ internal sealed partial class ControllerArtifactSource : IReleaseArtifactSource,
             $"no controller served {path} ({string.Join("; ", errors)}); check that the rollout's artifact exists on the controller and the agent can reach it");
     }
 
+    public async Task UploadAsync(string path, string file, string sha256, CancellationToken ct)
+    {
+        var errors = new List<string>();
+        foreach (var url in urls)
+        {
+            var uri = new Uri(new Uri(url), path);
+            await using var body = File.OpenRead(file);
+            using var request = new HttpRequestMessage(HttpMethod.Put, uri)
+            {
+                Version = HttpVersion.Version20,
+                VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+                Content = new StreamContent(body),
+            };
+            request.Headers.Add("X-Archive-Sha256", sha256);
+            request.Content.Headers.ContentLength = body.Length;
+            try
+            {
+                using var response = await http.SendAsync(request, ct);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+
+                var detail = Printable(await response.Content.ReadAsStringAsync(ct));
+                errors.Add($"{uri}: HTTP {(int)response.StatusCode} {detail}");
+                LogUploadFailed(logger, uri.ToString(), $"HTTP {(int)response.StatusCode} {detail}");
+                if ((int)response.StatusCode is >= 400 and < 500)
+                {
+                    // Refused on its merits (wrong step, corrupt, too large): another controller answers the same.
+                    break;
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                errors.Add($"{uri}: {e.Message}");
+                LogUploadFailed(logger, uri.ToString(), e.Message);
+            }
+        }
+
+        throw new ArtifactDownloadException($"no controller stored {path} ({string.Join("; ", errors)})");
+    }
+
     public void Dispose() => http.Dispose();
+
+    private static string Printable(string text) =>
+        new([.. text.Take(300).Select(c => char.IsControl(c) ? ' ' : c)]);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "tenant archive upload to {Url} failed: {Error}")]
+    private static partial void LogUploadFailed(ILogger logger, string url, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "release artifact download from {Url} failed: {Error}")]
     private static partial void LogDownloadFailed(ILogger logger, string url, string error);

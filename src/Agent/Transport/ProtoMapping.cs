@@ -72,6 +72,8 @@ internal static class ProtoMapping
                     Country = t.Country.Length == 0 ? null : t.Country,
                     CloneOf = t.CloneOf.Length == 0 ? null : t.CloneOf,
                     Neutralize = t.Neutralize,
+                    MoveOut = t.MoveOut is { } moveOut ? new TenantMoveOut(moveOut.MoveId, moveOut.UploadPath) : null,
+                    MoveIn = t.MoveIn is { } moveIn ? new TenantMoveIn(moveIn.MoveId, ToDomain(moveIn.Archive) ?? new ReleaseArtifactRef("", "", 0)) : null,
                 }),
             ],
             TenantArchiveRetention = TimeSpan.FromDays(spec.TenantArchiveRetentionDays <= 0 ? 30 : Math.Min(spec.TenantArchiveRetentionDays, 3650)),

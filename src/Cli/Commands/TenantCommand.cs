@@ -5,7 +5,7 @@ using OdooFleet.Contracts.V1;
 
 namespace OdooFleet.Cli.Commands;
 
-/// <summary>`fleet tenant create|clone|list|show|suspend|resume|delete`: Odoo databases with their domains, placed on hosts with room.</summary>
+/// <summary>`fleet tenant create|clone|list|show|suspend|resume|delete|move`: Odoo databases with their domains, placed on hosts with room.</summary>
 internal static class TenantCommand
 {
     private const int MaxLimit = 10_000;
@@ -16,6 +16,7 @@ internal static class TenantCommand
         {
             CreateCreate(context), CreateClone(context), CreateList(context), CreateShow(context),
             CreateStateChange(context, "suspend"), CreateStateChange(context, "resume"), CreateStateChange(context, "delete"),
+            CreateMove(context),
         };
         context.AddExamples(
             tenant,
@@ -26,7 +27,8 @@ internal static class TenantCommand
             "fleet tenant show acme",
             "fleet tenant suspend acme",
             "fleet tenant resume acme",
-            "fleet tenant delete acme --yes");
+            "fleet tenant delete acme --yes",
+            "fleet tenant move acme --to th2 --wait");
         return tenant;
     }
 
@@ -414,6 +416,130 @@ internal static class TenantCommand
 
         return command;
     }
+
+    public static readonly TimeSpan DefaultMoveTimeout = TimeSpan.FromMinutes(30);
+
+    private static readonly TimeSpan MovePollInterval = TimeSpan.FromSeconds(1);
+
+    private static Command CreateMove(CommandContext context)
+    {
+        var name = new Argument<string>("name") { Description = "Tenant name or id" };
+        var to = new Option<string>("--to") { Description = "The host to move it to (name or id; `fleet hosts` shows each host's room)", HelpName = "host", Required = true };
+        var wait = new Option<bool>("--wait") { Description = "Follow the move until it ends: exit 0 when done, 1 when rolled back, 3 on timeout" };
+        var timeout = CommandContext.DurationOption("--timeout", "With --wait: stop waiting after this long (exit 3); the move itself carries on [default: 30m]");
+        var output = CommandContext.OutputOption();
+        var move = new Command("move", "Move a tenant to another host: backup, restore on the target, verify, switch, then remove it from the source") { name, to, wait, timeout, output };
+        move.SetAction(async (parse, ct) =>
+        {
+            var tenantName = parse.GetValue(name) ?? "";
+            CheckName(tenantName);
+            var host = parse.GetValue(to) ?? "";
+            if (host.Length is 0 or > 128 || host.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+            {
+                throw CliException.Usage($"--to: '{new string([.. host.Take(64).Select(c => char.IsControl(c) ? '?' : c)])}' is not a host name or id; list hosts with `fleet hosts`");
+            }
+
+            var waitTimeout = parse.GetValue(timeout);
+            if (waitTimeout is not null && !parse.GetValue(wait))
+            {
+                throw CliException.Usage($"--timeout only applies with --wait (e.g. fleet tenant move {tenantName} --to {host} --wait --timeout 1h)");
+            }
+
+            if (waitTimeout is { } given && given <= TimeSpan.Zero)
+            {
+                throw CliException.Usage("--timeout: must be positive (e.g. 10m)");
+            }
+
+            var request = new MoveTenantRequest { Name = tenantName, ToHost = host };
+            using var connection = context.Connect(parse);
+            // The same move again changes nothing (and re-tells the host it waits for), so a retry is safe.
+            var response = await connection.CallAsync((client, options) => client.MoveTenantAsync(request, options), idempotent: true, ct);
+            var json = (parse.GetValue(output) ?? OutputFormat.Table) == OutputFormat.Json;
+            var current = response.Move;
+            if (!json)
+            {
+                context.Renderer.Line(response.Summary);
+            }
+
+            var exit = ExitCodes.Ok;
+            if (parse.GetValue(wait))
+            {
+                var time = context.Host.Time;
+                var deadline = time.GetUtcNow() + (waitTimeout ?? DefaultMoveTimeout);
+                var lastStep = current.Step;
+                while (current.Step is not (TenantMoveStep.Done or TenantMoveStep.RolledBack))
+                {
+                    if (time.GetUtcNow() >= deadline)
+                    {
+                        exit = ExitCodes.Timeout;
+                        break;
+                    }
+
+                    await Task.Delay(MovePollInterval, time, ct);
+                    var tenant = await connection.CallAsync(
+                        (client, options) => client.GetTenantAsync(new GetTenantRequest { Name = response.Tenant.Name }, options), idempotent: true, ct);
+                    current = tenant.Move?.Id == current.Id ? tenant.Move : current;
+                    if (!json && current.Step != lastStep)
+                    {
+                        context.Renderer.Line($"{Formats.Iso(current.UpdatedAt)} {TenantView.MoveStep(current.Step)}");
+                        lastStep = current.Step;
+                    }
+                }
+
+                if (exit == ExitCodes.Ok && current.Step == TenantMoveStep.RolledBack)
+                {
+                    exit = ExitCodes.Failed;
+                }
+            }
+
+            if (json)
+            {
+                context.Renderer.Json(
+                    new TenantMoveJson(current.Id, response.Tenant.Name, current.FromHostName, current.ToHostName, MoveStepText(current.Step), current.Error,
+                        current.ArchiveBytes, current.ArchiveSha256, response.Started, response.Summary),
+                    OutputJsonContext.Default.TenantMoveJson);
+            }
+            else
+            {
+                context.Renderer.Line(exit == ExitCodes.Timeout
+                    ? $"still {TenantView.MoveStep(current.Step)} after the timeout; the move carries on: follow it with `fleet tenant show {response.Tenant.Name}`"
+                    : $"move {current.Id}: {TenantView.Move(current)}");
+            }
+
+            return exit;
+        });
+        context.AddExamples(
+            move,
+            "fleet tenant move acme --to th2",
+            "fleet tenant move acme --to th2 --wait --timeout 20m",
+            "fleet tenant move acme --to th2 --wait -o json | jq -r .step",
+            "",
+            "The move is stored on the controllers first and driven by the hosts' reports, so it survives a",
+            "controller restart. Steps: exporting (the source serves the maintenance page, then archives the",
+            "database and filestore with a manifest and uploads it with its sha256) -> importing (the target",
+            "downloads and checks it, restores database and filestore, and checks https://DOMAIN/web/login",
+            "through its own nginx) -> switched (the tenant belongs to the target; the source archives its copy",
+            "into its tenant archive and removes it) -> done. Any failure before the switch rolls back: the",
+            "target drops what it restored and the source serves the tenant again. Point the tenant's DNS at",
+            "the target once it is done. Only an active tenant moves, to a host with room for its plan that runs",
+            "a release; one operation per tenant at a time. The same command again changes nothing.",
+            "Needs the operator role; audited.",
+            "",
+            "Exit codes: 0 started (with --wait: done), 1 refused or (with --wait) rolled back, 2 bad input,",
+            "3 still moving at --timeout, 5 no such tenant or host (or not allowed).");
+        return move;
+    }
+
+    private static string MoveStepText(TenantMoveStep step) => step switch
+    {
+        TenantMoveStep.Exporting => "exporting",
+        TenantMoveStep.Importing => "importing",
+        TenantMoveStep.Switched => "switched",
+        TenantMoveStep.Done => "done",
+        TenantMoveStep.RollingBack => "rolling-back",
+        TenantMoveStep.RolledBack => "rolled-back",
+        _ => "unknown",
+    };
 
     /// <summary>A tenant name or id as the controller accepts them: lowercase letters, digits and inner hyphens, at most 63.</summary>
     private static void CheckName(string name)

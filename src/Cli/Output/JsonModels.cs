@@ -48,6 +48,8 @@ internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Tr
 internal sealed record PlacementJson(string HostId, string HostName, bool Fits, double Headroom, IReadOnlyList<string> Reasons);
 
 /// <summary>What `fleet tenant suspend|resume|delete` did: changed is false when the tenant was already so (or on its way).</summary>
+internal sealed record TenantMoveJson(string Id, string Tenant, string From, string To, string Step, string Error, long ArchiveBytes, string ArchiveSha256, bool Started, string Summary);
+
 internal sealed record TenantActionJson(string Action, bool Changed, long Generation, string Summary, TenantJson Tenant);
 
 internal sealed record TenantCreateJson(bool DryRun, bool Created, string ChosenHost, string Summary, long Generation, TenantJson? Tenant, IReadOnlyList<PlacementJson> Placement);
@@ -299,6 +301,7 @@ internal sealed record DriftPolicyResultJson(string HostId, string HostName, boo
 [JsonSerializable(typeof(TenantListJson))]
 [JsonSerializable(typeof(TenantCreateJson))]
 [JsonSerializable(typeof(TenantActionJson))]
+[JsonSerializable(typeof(TenantMoveJson))]
 [JsonSerializable(typeof(HostJson))]
 [JsonSerializable(typeof(IReadOnlyList<HostJson>))]
 [JsonSerializable(typeof(RolloutJson))]

@@ -72,5 +72,22 @@ internal static class TenantView
         ("last backup", t.LastBackupAt is null ? "none yet" : $"{Formats.Iso(t.LastBackupAt)} ({Formats.Ago(t.LastBackupAt.ToDateTimeOffset(), now)})"),
         ("created", Formats.Iso(t.CreatedAt) ?? ""),
         ("updated", Formats.Iso(t.UpdatedAt) ?? ""),
+        ("last move", t.Move is null ? "never moved" : Move(t.Move)),
     ];
+
+    /// <summary>"m-… from th1 to th2: importing (since …)", with the reason of a rollback.</summary>
+    public static string Move(TenantMove m) =>
+        $"{m.Id} from {m.FromHostName} to {m.ToHostName}: {MoveStep(m.Step)} (updated {Formats.Iso(m.UpdatedAt)})"
+        + (m.Error.Length > 0 ? $"; {m.Error}" : "");
+
+    public static string MoveStep(TenantMoveStep step) => step switch
+    {
+        TenantMoveStep.Exporting => "exporting (source serves a maintenance page)",
+        TenantMoveStep.Importing => "importing on the target",
+        TenantMoveStep.Switched => "switched (source removes its copy)",
+        TenantMoveStep.Done => "done",
+        TenantMoveStep.RollingBack => "rolling back",
+        TenantMoveStep.RolledBack => "rolled back",
+        _ => "unknown",
+    };
 }

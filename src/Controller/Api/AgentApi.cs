@@ -18,6 +18,7 @@ internal sealed partial class AgentApi(
     HostStore hosts,
     HeartbeatWriter heartbeats,
     TenantStore tenants,
+    TenantMoveStore moves,
     PlanStore plans,
     DriftStore drift,
     RolloutStore rollouts,
@@ -232,7 +233,7 @@ internal sealed partial class AgentApi(
             AdminPasswdHash = await adminPasswords.HashAsync(host.Id, context.CancellationToken),
             Artifact = host.DesiredArtifact,
             Gate = host.DesiredGate,
-            Tenants = await tenants.ForHostAsync(host.Id, context.CancellationToken),
+            Tenants = await moves.ApplyToSpecAsync(host.Id, await tenants.ForHostAsync(host.Id, context.CancellationToken), context.CancellationToken),
             TenantArchiveRetentionDays = o.TenantArchiveRetentionDays,
         }.ToProto();
     }
@@ -343,6 +344,19 @@ internal sealed partial class AgentApi(
             foreach (var (name, outcome) in await tenants.ApplyConvergedAsync(hostId, report.Generation, time.GetUtcNow(), context.CancellationToken))
             {
                 LogTenantStateConfirmed(logger, name, outcome, hostId, report.Generation);
+            }
+        }
+
+        // Moves advance on the facts of every report, accepted or a repeat: a controller that died
+        // after recording a report but before this left the move where the repeat finds it.
+        foreach (var step in await moves.ApplyReportAsync(
+            hostId, report.Generation, report.Success, report.RunningRelease is not null, report.Error, time.GetUtcNow(), context.CancellationToken))
+        {
+            var move = step.Move;
+            LogTenantMove(logger, move.TenantName, move.Id, TenantMoveRules.StepText(move.Step), hostId, report.Generation, move.Error);
+            foreach (var (tell, generation) in step.Tell)
+            {
+                await commands.TrySendConvergeAsync(tell, generation, CancellationToken.None);
             }
         }
 
@@ -612,6 +626,9 @@ internal sealed partial class AgentApi(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is {Outcome}: host {HostId} converged generation {Generation}")]
     private static partial void LogTenantStateConfirmed(ILogger logger, string tenant, string outcome, string hostId, long generation);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} move {MoveId} is {Step} after host {HostId} reported generation {Generation} {Error}")]
+    private static partial void LogTenantMove(ILogger logger, string tenant, string moveId, string step, string hostId, long generation, string error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Tenant {Tenant} is active: host {HostId} converged generation {Generation}")]
     private static partial void LogTenantActive(ILogger logger, string tenant, string hostId, long generation);

@@ -222,7 +222,7 @@ internal sealed partial class FleetApi
 
         var tenant = await tenants.FindAsync(request.Name, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found; search with `fleet tenant list --search {request.Name}`"));
-        return tenant.ToProto();
+        return (tenant with { Move = await moves.LatestForTenantAsync(tenant.Id, context.CancellationToken) }).ToProto();
     }
 
     public override Task<TenantActionResponse> SuspendTenant(TenantActionRequest request, ServerCallContext context) =>
@@ -274,6 +274,11 @@ internal sealed partial class FleetApi
                     + (tenant.State == Domain.TenantState.Creating
                         ? $"wait until it is active (fleet tenant show {tenant.Name}), or delete it (fleet tenant delete {tenant.Name} --yes)"
                         : $"it is being deleted; see `fleet tenant show {tenant.Name}`")));
+
+            case TenantChange.Moving:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"state: tenant {tenant!.Name} is being moved, and a tenant takes one operation at a time; wait until the move is done or rolled back "
+                    + $"(fleet tenant show {tenant.Name}), then {verb} it"));
 
             case TenantChange.Changed:
                 LogTenantChanged(logger, tenant!.Name, verb, tenant.HostId, result.Generation, ApiTokenInterceptor.CallerOf(context).Actor);

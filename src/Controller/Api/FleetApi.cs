@@ -21,6 +21,7 @@ internal sealed partial class FleetApi(
     AuditStore audit,
     HostStore hosts,
     TenantStore tenants,
+    TenantMoveStore moves,
     PlanStore plans,
     DriftStore drift,
     ReleaseResolver releases,

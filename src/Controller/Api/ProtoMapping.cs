@@ -617,6 +617,30 @@ internal static class ProtoMapping
         Country = t.Country ?? "",
         CloneOf = t.CloneOf ?? "",
         Neutralized = t.Neutralize,
+        Move = t.Move?.ToProto(),
+    };
+
+    public static V1.TenantMove ToProto(this Domain.TenantMoveRecord m) => new()
+    {
+        Id = m.Id,
+        FromHostId = m.SourceHostId,
+        FromHostName = m.SourceHostName,
+        ToHostId = m.TargetHostId,
+        ToHostName = m.TargetHostName,
+        Step = m.Step switch
+        {
+            Domain.TenantMoveStep.Exporting => V1.TenantMoveStep.Exporting,
+            Domain.TenantMoveStep.Importing => V1.TenantMoveStep.Importing,
+            Domain.TenantMoveStep.Switched => V1.TenantMoveStep.Switched,
+            Domain.TenantMoveStep.Done => V1.TenantMoveStep.Done,
+            Domain.TenantMoveStep.RollingBack => V1.TenantMoveStep.RollingBack,
+            _ => V1.TenantMoveStep.RolledBack,
+        },
+        Error = m.Error,
+        ArchiveBytes = m.ArchiveBytes ?? 0,
+        ArchiveSha256 = m.ArchiveSha256 ?? "",
+        StartedAt = Timestamp.FromDateTimeOffset(m.CreatedAt),
+        UpdatedAt = Timestamp.FromDateTimeOffset(m.UpdatedAt),
     };
 
     public static Domain.TenantSizeRecord ToDomain(this V1.TenantSize t) => new(t.Name, t.DatabaseBytes, t.FilestoreBytes);
@@ -665,6 +689,10 @@ internal static class ProtoMapping
         Country = t.Country ?? "",
         CloneOf = t.CloneOf ?? "",
         Neutralize = t.Neutralize,
+        MoveOut = t.MoveOut is { } moveOut ? new V1.TenantMoveOut { MoveId = moveOut.MoveId, UploadPath = moveOut.UploadPath } : null,
+        MoveIn = t.MoveIn is { } moveIn
+            ? new V1.TenantMoveIn { MoveId = moveIn.MoveId, Archive = new V1.ReleaseArtifact { Path = moveIn.ArchivePath, Sha256 = moveIn.Sha256, SizeBytes = moveIn.Bytes } }
+            : null,
     };
 
     private static Timestamp? OrNull(DateTimeOffset? time) => time is { } t ? Timestamp.FromDateTimeOffset(t) : null;

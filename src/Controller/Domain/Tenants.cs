@@ -70,6 +70,15 @@ internal sealed record TenantRecord(
     /// <summary>What its host's spec asks for; <see cref="State"/> follows once the host reports the generation that carries it.</summary>
     public TenantDesiredState DesiredState { get; init; } = TenantDesiredState.Active;
 
+    /// <summary>Host specs only: the tenant is moving away from this host (suspend, archive, upload).</summary>
+    public TenantMoveOut? MoveOut { get; init; }
+
+    /// <summary>Host specs only: the tenant is moving to this host (restore from the archive, verify).</summary>
+    public TenantMoveIn? MoveIn { get; init; }
+
+    /// <summary>Its latest move (null = never moved); `fleet tenant show` says how it stands.</summary>
+    public TenantMoveRecord? Move { get; init; }
+
     /// <summary>The state the tenant is on its way to, or null when its host has caught up (creating and deleting are their own states).</summary>
     /// <summary>The tenant it started as a copy of (null = created empty).</summary>
     public string? CloneOf { get; init; }

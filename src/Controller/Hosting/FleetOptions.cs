@@ -43,6 +43,10 @@ internal sealed class FleetOptions : IValidatableObject
     [Range(1, 3650)]
     public int TenantArchiveRetentionDays { get; set; } = 30;
 
+    /// <summary>The largest tenant archive (database dump + filestore) a move carries through the controller's database.</summary>
+    [Range(1L << 20, 1L << 40)]
+    public long TenantMoveMaxArchiveBytes { get; set; } = 20L << 30;
+
     public int OdooHttpPort { get; set; } = 8069;
 
     public int OdooGeventPort { get; set; } = 8072;

@@ -47,6 +47,9 @@ internal enum TenantChange
 
     /// <summary>Not in the tenant's current state (suspend or resume while it is created or deleted).</summary>
     NotNow,
+
+    /// <summary>The tenant is being moved (fleet tenant move): one operation per tenant at a time.</summary>
+    Moving,
 }
 
 /// <summary>The outcome of a suspend, resume or delete; <see cref="Generation"/> is the host's generation that carries the desired state.</summary>
@@ -60,8 +63,8 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 {
     public const int MaxListLimit = 10_000;
 
-    // One key for every placement: creates are serialised so two of them never both take the last room on a host.
-    private const long PlacementLockKey = 0x7e_4a_47_00;
+    // One key for every placement (creates and moves): serialised so two of them never both take the last room on a host.
+    internal const long PlacementLockKey = 0x7e_4a_47_00;
 
     private const string Columns =
         """
@@ -297,6 +300,16 @@ internal sealed class TenantStore(NpgsqlDataSource db)
         return await WithAliasesAsync(tenant, ct);
     }
 
+    /// <summary>The tenant row locked for the rest of <paramref name="tx"/> (no aliases), or null.</summary>
+    internal static async Task<TenantRecord?> FindForUpdateAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string nameOrId, CancellationToken ct)
+    {
+        await using var find = new NpgsqlCommand(
+            $"SELECT {Columns} FROM tenants t LEFT JOIN hosts h ON h.id = t.host_id WHERE t.name = $1 OR t.id = $1 ORDER BY (t.name = $1) DESC LIMIT 1 FOR UPDATE OF t", conn, tx);
+        find.Parameters.AddWithValue(nameOrId);
+        await using var reader = await find.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
     /// <summary>Every tenant placed on a host with its aliases, by name: what the host's spec carries.</summary>
     public async Task<IReadOnlyList<TenantRecord>> ForHostAsync(string hostId, CancellationToken ct)
     {
@@ -420,6 +433,17 @@ internal sealed class TenantStore(NpgsqlDataSource db)
 
             tenant = Read(reader);
             stateGeneration = reader.GetInt64(ColumnCount);
+        }
+
+        await using (var moving = new NpgsqlCommand(
+            "SELECT EXISTS (SELECT 1 FROM tenant_moves WHERE tenant_id = $1 AND step IN ('exporting', 'importing', 'switched', 'rolling-back'))", conn, tx))
+        {
+            moving.Parameters.AddWithValue(tenant.Id);
+            if (await moving.ExecuteScalarAsync(ct) is true)
+            {
+                await tx.RollbackAsync(ct);
+                return new TenantChangeResult(TenantChange.Moving, await WithAliasesAsync(tenant, ct), stateGeneration);
+            }
         }
 
         if (tenant.DesiredState == desired)

@@ -395,9 +395,48 @@ internal sealed class FakeFleetService : FleetService.FleetServiceBase
     public override Task<Tenant> GetTenant(GetTenantRequest request, ServerCallContext context)
     {
         Record(context, nameof(GetTenant), request);
-        return Tenants.FirstOrDefault(t => t.Name == request.Name) is { } tenant
-            ? Task.FromResult(tenant)
-            : throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found"));
+        if (Tenants.FirstOrDefault(t => t.Name == request.Name) is not { } tenant)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found"));
+        }
+
+        // Each look at a moving tenant finds its move one step further, as the hosts' reports would.
+        if (tenant.Move is { } move && MoveProgress.TryDequeue(out var step))
+        {
+            move.Step = step;
+            move.Error = step == TenantMoveStep.RolledBack ? "importing on web-02 failed: pg_restore: error" : "";
+        }
+
+        return Task.FromResult(tenant.Clone());
+    }
+
+    /// <summary>The steps a moving tenant shows on the next GetTenant calls, in order.</summary>
+    public Queue<TenantMoveStep> MoveProgress { get; } = new();
+
+    public override Task<MoveTenantResponse> MoveTenant(MoveTenantRequest request, ServerCallContext context)
+    {
+        Record(context, nameof(MoveTenant), request);
+        var tenant = Tenants.FirstOrDefault(t => t.Name == request.Name)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"tenant '{request.Name}' not found"));
+        var started = tenant.Move is null;
+        tenant.Move ??= new TenantMove
+        {
+            Id = "m-3kq9t2mzpa",
+            FromHostId = tenant.HostId,
+            FromHostName = tenant.HostName,
+            ToHostId = $"h-{request.ToHost}",
+            ToHostName = request.ToHost,
+            Step = TenantMoveStep.Exporting,
+            UpdatedAt = tenant.UpdatedAt,
+            StartedAt = tenant.UpdatedAt,
+        };
+        return Task.FromResult(new MoveTenantResponse
+        {
+            Tenant = tenant.Clone(),
+            Move = tenant.Move.Clone(),
+            Started = started,
+            Summary = started ? $"{tenant.Name}: moving from {tenant.HostName} to {request.ToHost}" : $"{tenant.Name} is being moved already: nothing changed",
+        });
     }
 
     public override Task<TenantActionResponse> SuspendTenant(TenantActionRequest request, ServerCallContext context) =>

@@ -82,6 +82,7 @@ internal sealed class FleetApiServer : IAsyncDisposable
         services.AddSingleton<HostStore>();
         services.AddSingleton<HeartbeatWriter>();
         services.AddSingleton<TenantStore>();
+        services.AddSingleton<TenantMoveStore>();
         services.AddSingleton<PlanStore>();
         services.AddSingleton<DriftStore>();
         services.AddSingleton<EnrollmentStore>();

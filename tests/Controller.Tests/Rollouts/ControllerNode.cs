@@ -105,6 +105,7 @@ internal sealed class ControllerNode : IAsyncDisposable
         services.AddSingleton<HostStore>();
         services.AddSingleton<HeartbeatWriter>();
         services.AddSingleton<TenantStore>();
+        services.AddSingleton<TenantMoveStore>();
         services.AddSingleton<EventStore>();
         services.AddSingleton<AuditStore>();
         services.AddSingleton<PlanStore>();

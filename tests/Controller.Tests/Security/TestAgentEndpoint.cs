@@ -86,6 +86,7 @@ internal sealed class TestAgentEndpoint : IAsyncDisposable
         services.AddSingleton<HostStore>();
         services.AddSingleton<HeartbeatWriter>();
         services.AddSingleton<TenantStore>();
+        services.AddSingleton<TenantMoveStore>();
         services.AddSingleton<PlanStore>();
         services.AddSingleton<DriftStore>();
         services.AddSingleton<RolloutStore>();
