@@ -495,7 +495,7 @@ internal static class TenantCommand
             if (json)
             {
                 context.Renderer.Json(
-                    new TenantMoveJson(current.Id, response.Tenant.Name, current.FromHostName, current.ToHostName, MoveStepText(current.Step), current.Error,
+                    new TenantMoveJson(current.Id, response.Tenant.Name, current.FromHostName, current.ToHostName, TenantView.MoveStepName(current.Step), current.Error,
                         current.ArchiveBytes, current.ArchiveSha256, response.Started, response.Summary),
                     OutputJsonContext.Default.TenantMoveJson);
             }
@@ -529,17 +529,6 @@ internal static class TenantCommand
             "3 still moving at --timeout, 5 no such tenant or host (or not allowed).");
         return move;
     }
-
-    private static string MoveStepText(TenantMoveStep step) => step switch
-    {
-        TenantMoveStep.Exporting => "exporting",
-        TenantMoveStep.Importing => "importing",
-        TenantMoveStep.Switched => "switched",
-        TenantMoveStep.Done => "done",
-        TenantMoveStep.RollingBack => "rolling-back",
-        TenantMoveStep.RolledBack => "rolled-back",
-        _ => "unknown",
-    };
 
     /// <summary>A tenant name or id as the controller accepts them: lowercase letters, digits and inner hyphens, at most 63.</summary>
     private static void CheckName(string name)

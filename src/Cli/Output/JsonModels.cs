@@ -35,21 +35,29 @@ internal sealed record TenantJson(
 
     /// <summary>Main company's country set at creation (ISO 3166-1 alpha-2); null = none.</summary>
     public string? Country { get; init; }
+
     /// <summary>The tenant it was cloned from; null when it was created, not cloned.</summary>
     public string? CloneOf { get; init; }
 
     /// <summary>A clone made with --neutralize: outgoing mail, crons and payment providers disabled in the copy.</summary>
     public bool Neutralized { get; init; }
+
+    /// <summary>Its latest move (fleet tenant move); null when it never moved.</summary>
+    public TenantLastMoveJson? LastMove { get; init; }
 }
+
+/// <summary>A tenant's latest move: step is exporting, importing, switched, done, rolling-back or rolled-back.</summary>
+internal sealed record TenantLastMoveJson(string Id, string From, string To, string Step, string Error, long ArchiveBytes, string ArchiveSha256, string? UpdatedAt);
 
 internal sealed record TenantListJson(IReadOnlyList<TenantJson> Tenants, bool Truncated);
 
 /// <summary>Placement's verdict on one host: headroom is the smallest fraction of any budget left after placing.</summary>
 internal sealed record PlacementJson(string HostId, string HostName, bool Fits, double Headroom, IReadOnlyList<string> Reasons);
 
-/// <summary>What `fleet tenant suspend|resume|delete` did: changed is false when the tenant was already so (or on its way).</summary>
+/// <summary>What `fleet tenant move` did: started is false when that move was under way already.</summary>
 internal sealed record TenantMoveJson(string Id, string Tenant, string From, string To, string Step, string Error, long ArchiveBytes, string ArchiveSha256, bool Started, string Summary);
 
+/// <summary>What `fleet tenant suspend|resume|delete` did: changed is false when the tenant was already so (or on its way).</summary>
 internal sealed record TenantActionJson(string Action, bool Changed, long Generation, string Summary, TenantJson Tenant);
 
 internal sealed record TenantCreateJson(bool DryRun, bool Created, string ChosenHost, string Summary, long Generation, TenantJson? Tenant, IReadOnlyList<PlacementJson> Placement);

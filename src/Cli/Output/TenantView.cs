@@ -25,6 +25,9 @@ internal static class TenantView
         Country = t.Country.Length == 0 ? null : t.Country,
         CloneOf = t.CloneOf.Length == 0 ? null : t.CloneOf,
         Neutralized = t.Neutralized,
+        LastMove = t.Move is { } m
+            ? new TenantLastMoveJson(m.Id, m.FromHostName, m.ToHostName, MoveStepName(m.Step), m.Error, m.ArchiveBytes, m.ArchiveSha256, Formats.Iso(m.UpdatedAt))
+            : null,
     };
 
     /// <summary>"12.3 MiB (measured 4m ago)", or "not reported yet" before the tenant's host measured it.</summary>
@@ -79,6 +82,18 @@ internal static class TenantView
     public static string Move(TenantMove m) =>
         $"{m.Id} from {m.FromHostName} to {m.ToHostName}: {MoveStep(m.Step)} (updated {Formats.Iso(m.UpdatedAt)})"
         + (m.Error.Length > 0 ? $"; {m.Error}" : "");
+
+    /// <summary>The step's name in `-o json`.</summary>
+    public static string MoveStepName(TenantMoveStep step) => step switch
+    {
+        TenantMoveStep.Exporting => "exporting",
+        TenantMoveStep.Importing => "importing",
+        TenantMoveStep.Switched => "switched",
+        TenantMoveStep.Done => "done",
+        TenantMoveStep.RollingBack => "rolling-back",
+        TenantMoveStep.RolledBack => "rolled-back",
+        _ => "unknown",
+    };
 
     public static string MoveStep(TenantMoveStep step) => step switch
     {
