@@ -27,6 +27,7 @@ internal static class AccessPolicy
         ["ResumeTenant"] = AccessRole.Operator,
         ["DeleteTenant"] = AccessRole.Operator,
         ["CloneTenant"] = AccessRole.Operator,
+        ["MoveTenant"] = AccessRole.Operator,
         ["StartRollout"] = AccessRole.Operator,
         ["PauseRollout"] = AccessRole.Operator,
         ["ResumeRollout"] = AccessRole.Operator,

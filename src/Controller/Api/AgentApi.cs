@@ -223,8 +223,9 @@ internal sealed partial class AgentApi(
             throw await auth.RefuseForeignHostAsync(context, hostId, Printable(request.HostId), "host_id: a host may only fetch its own spec");
         }
 
-        var host = await hosts.FindAsync(hostId, context.CancellationToken)
+        var (host, hasTenants, hasMoves) = await hosts.FindForSpecAsync(hostId, context.CancellationToken)
             ?? throw new RpcException(new Status(StatusCode.Unauthenticated, "host was removed from the fleet"));
+        var placed = hasTenants ? await tenants.ForHostAsync(host.Id, context.CancellationToken) : [];
         var o = fleetOptions.Value;
         return new Domain.HostSpec(host.Id, host.DesiredGeneration, host.DesiredRelease, o.SourceUrl, o.OdooHttpPort, o.OdooGeventPort)
         {
@@ -233,7 +234,7 @@ internal sealed partial class AgentApi(
             AdminPasswdHash = await adminPasswords.HashAsync(host.Id, context.CancellationToken),
             Artifact = host.DesiredArtifact,
             Gate = host.DesiredGate,
-            Tenants = await moves.ApplyToSpecAsync(host.Id, await tenants.ForHostAsync(host.Id, context.CancellationToken), context.CancellationToken),
+            Tenants = hasMoves ? await moves.ApplyToSpecAsync(host.Id, placed, context.CancellationToken) : placed,
             TenantArchiveRetentionDays = o.TenantArchiveRetentionDays,
         }.ToProto();
     }
@@ -321,7 +322,7 @@ internal sealed partial class AgentApi(
             CheckTransition(transition);
         }
 
-        var (accepted, hasTenants) = await hosts.RecordReportAsync(
+        var (accepted, hasTenants, hasMoves) = await hosts.RecordReportAsync(
             report,
             report.Success ? "HostConverged" : "HostConvergeFailed",
             Json.Serialize(new { report.Generation, report.Success, report.Error, release = report.RunningRelease?.ToString() }),
@@ -348,8 +349,11 @@ internal sealed partial class AgentApi(
         }
 
         // Moves advance on the facts of every report, accepted or a repeat: a controller that died
-        // after recording a report but before this left the move where the repeat finds it.
-        foreach (var step in await moves.ApplyReportAsync(
+        // after recording a report but before this left the move where the repeat finds it. An
+        // accepted report says whether the host is in an open move (a move's start bumps the host's
+        // generation in its transaction, so a report that can advance it sees the move row).
+        var movesToApply = !accepted || hasMoves;
+        foreach (var step in !movesToApply ? [] : await moves.ApplyReportAsync(
             hostId, report.Generation, report.Success, report.RunningRelease is not null, report.Error, time.GetUtcNow(), context.CancellationToken))
         {
             var move = step.Move;

@@ -12,8 +12,15 @@ internal sealed record DesiredReleaseChange(long Generation, bool Changed, long 
     public bool NeedsConverge => Changed || AppliedGeneration < Generation;
 }
 
-/// <summary>What recording a converge report did: <see cref="Accepted"/> = recorded (not stale); <see cref="HostHasTenants"/> = the host has tenant rows.</summary>
-internal readonly record struct ReportRecorded(bool Accepted, bool HostHasTenants);
+/// <summary>
+/// What recording a converge report did: <see cref="Accepted"/> = recorded (not stale); <see cref="HostHasTenants"/> = the host
+/// has tenant rows; <see cref="HostHasOpenMoves"/> = a tenant move that is not finished has the host as its source or target.
+/// Both are read in the report's own statement, so hosts without tenants or moves (most of a rollout) need no further query.
+/// </summary>
+internal readonly record struct ReportRecorded(bool Accepted, bool HostHasTenants, bool HostHasOpenMoves = false);
+
+/// <summary>A host as its spec needs it: <see cref="HasTenants"/> = tenant rows on it; <see cref="HasOpenMoves"/> = an unfinished tenant move involves it.</summary>
+internal sealed record HostForSpec(HostRecord Host, bool HasTenants, bool HasOpenMoves);
 
 /// <summary>One agent heartbeat: when it arrived, and the metrics, facts and address it carried, if any.</summary>
 internal sealed record HeartbeatRecord(string HostId, DateTimeOffset SeenAt, HostMetrics? Metrics, HostFacts? Facts, string? Address);
@@ -27,6 +34,9 @@ internal sealed class HostStore(NpgsqlDataSource db)
         desired_commit, applied_generation, reported_generation, running_series, running_commit,
         last_converge_success, last_converge_error, queue, profile::text, labels::text, desired_artifact::text, desired_gate::text
         """;
+
+    /// <summary>How many fields <see cref="Columns"/> reads: a query's own extra columns start at this index.</summary>
+    private const int ColumnCount = 21;
 
     public async Task<IReadOnlyList<HostRecord>> ListAsync(CancellationToken ct)
     {
@@ -48,6 +58,24 @@ internal sealed class HostStore(NpgsqlDataSource db)
         cmd.Parameters.AddWithValue(idOrName);
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         return await reader.ReadAsync(ct) ? Read(reader) : null;
+    }
+
+    /// <summary>
+    /// A host by id for its spec, with whether it has tenant rows and whether a tenant move that is not
+    /// finished involves it, in one query: most hosts have neither, and their spec needs no further read.
+    /// </summary>
+    public async Task<HostForSpec?> FindForSpecAsync(string id, CancellationToken ct)
+    {
+        await using var cmd = db.CreateCommand(
+            $"""
+            SELECT {Columns},
+                EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1),
+                EXISTS (SELECT 1 FROM tenant_moves m WHERE (m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN {TenantMoveStore.OpenSteps})
+            FROM hosts WHERE id = $1
+            """);
+        cmd.Parameters.AddWithValue(id);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        return await reader.ReadAsync(ct) ? new HostForSpec(Read(reader), reader.GetBoolean(ColumnCount), reader.GetBoolean(ColumnCount + 1)) : null;
     }
 
     /// <summary>
@@ -270,14 +298,15 @@ internal sealed class HostStore(NpgsqlDataSource db)
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         await using var cmd = new NpgsqlCommand(
-            """
+            $"""
             UPDATE hosts SET reported_generation = $2,
                 applied_generation = CASE WHEN $3 THEN GREATEST(applied_generation, $2) ELSE applied_generation END,
                 last_converge_success = $3, last_converge_error = $4, last_converge_at = $5,
                 running_series = COALESCE($6, running_series), running_commit = COALESCE($7, running_commit),
                 last_results = $8, last_transition = $9
             WHERE id = $1 AND reported_generation <= $2 AND $2 <= desired_generation
-            RETURNING EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1)
+            RETURNING EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1),
+                EXISTS (SELECT 1 FROM tenant_moves m WHERE (m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN {TenantMoveStore.OpenSteps})
             """, conn, tx);
         cmd.Parameters.AddWithValue(report.HostId);
         cmd.Parameters.AddWithValue(report.Generation);
@@ -288,15 +317,22 @@ internal sealed class HostStore(NpgsqlDataSource db)
         cmd.Parameters.Add(TextOrNull(report.RunningRelease?.Commit));
         cmd.Parameters.AddWithValue(NpgsqlDbType.Jsonb, Json.Serialize(report.Resources));
         cmd.Parameters.Add(JsonbOrNull(report.Transition));
-        if (await cmd.ExecuteScalarAsync(ct) is not bool hasTenants)
+        bool hasTenants, hasMoves;
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
-            await tx.RollbackAsync(ct);
-            return new ReportRecorded(Accepted: false, HostHasTenants: false);
+            if (!await reader.ReadAsync(ct))
+            {
+                await reader.CloseAsync();
+                await tx.RollbackAsync(ct);
+                return new ReportRecorded(Accepted: false, HostHasTenants: false);
+            }
+
+            (hasTenants, hasMoves) = (reader.GetBoolean(0), reader.GetBoolean(1));
         }
 
         await EventStore.AppendAsync(conn, tx, eventType, report.HostId, eventJson, now, ct);
         await tx.CommitAsync(ct);
-        return new ReportRecorded(Accepted: true, hasTenants);
+        return new ReportRecorded(Accepted: true, hasTenants, hasMoves);
     }
 
     /// <summary>Rollout progress of many hosts in one query (a rollout never fans out over grains to read).</summary>

@@ -74,7 +74,8 @@ internal sealed class TenantMoveStore(NpgsqlDataSource db)
     private const string From =
         "FROM tenant_moves m JOIN tenants t ON t.id = m.tenant_id LEFT JOIN hosts hs ON hs.id = m.source_host_id LEFT JOIN hosts ht ON ht.id = m.target_host_id";
 
-    private const string OpenSteps = "('exporting', 'importing', 'switched', 'rolling-back')";
+    /// <summary>The steps of a move that is not finished (SQL list).</summary>
+    internal const string OpenSteps = "('exporting', 'importing', 'switched', 'rolling-back')";
 
     /// <summary>
     /// Starts moving an active tenant to <paramref name="targetHostId"/>: under the placement lock (so

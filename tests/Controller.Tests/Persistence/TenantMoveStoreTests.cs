@@ -217,4 +217,30 @@ public sealed class TenantMoveStoreTests(MigratedDatabaseFixture fixture) : ICla
         Assert.Equal(TenantChange.Changed, (await tenants.SetDesiredStateAsync(resting.Name, TenantDesiredState.Suspended, Now, Ct)).Outcome);
         Assert.Equal(TenantMoveStart.NotActive, (await NewController().StartAsync(Identifiers.New("m"), resting.Name, target.Id, Now, Ct)).Outcome);
     }
+
+    [Fact]
+    public async Task RecordReportAndFindForSpec_SayWhetherTheHostIsInAnOpenMove_SourceAndTargetUntilTheMoveEnds()
+    {
+        var hosts = new HostStore(fixture.Database.DataSource);
+        var bystander = await EnrollAsync();
+        var (source, target, _, move) = await StartedAsync();
+        var release = new OdooRelease("18.0", new string('a', 40));
+        Task<ReportRecorded> ReportAsync(HostRecord host, long generation) =>
+            hosts.RecordReportAsync(new ConvergeReport(host.Id, generation, true, "", release, [], Now, Now), "HostConverged", "{}", Now, Ct);
+
+        Assert.Equal(new ReportRecorded(Accepted: true, HostHasTenants: true, HostHasOpenMoves: true), await ReportAsync(source, move.SourceGeneration - 1));
+        Assert.Equal(new ReportRecorded(Accepted: true, HostHasTenants: false, HostHasOpenMoves: true), await ReportAsync(target, 0));
+        Assert.Equal(new ReportRecorded(Accepted: true, HostHasTenants: false, HostHasOpenMoves: false), await ReportAsync(bystander, 0));
+        async Task<(bool, bool)> SpecFlagsAsync(HostRecord host) =>
+            await hosts.FindForSpecAsync(host.Id, Ct) is { } found ? (found.HasTenants, found.HasOpenMoves) : throw new InvalidOperationException(host.Id);
+        Assert.Equal((true, true), await SpecFlagsAsync(source));
+        Assert.Equal((false, true), await SpecFlagsAsync(target));
+        Assert.Equal((false, false), await SpecFlagsAsync(bystander));
+        Assert.Null(await hosts.FindForSpecAsync("h-none", Ct));
+
+        // The export fails: the move is rolled back (finished), so the source's next report needs no move query.
+        Assert.Single(await NewController().ApplyReportAsync(source.Id, move.SourceGeneration, false, true, "pg_dump failed", Now, Ct));
+        Assert.Equal(new ReportRecorded(Accepted: true, HostHasTenants: true, HostHasOpenMoves: false), await ReportAsync(source, move.SourceGeneration));
+        Assert.Equal((false, false), await SpecFlagsAsync(target));
+    }
 }
