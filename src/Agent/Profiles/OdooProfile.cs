@@ -516,6 +516,7 @@ internal static class OdooProfile
         {
             DependsOn = [.. reloadOn.Where(id => id != siteFile)],
             ReloadServiceOn = reloadOn,
+            ReloadWatch = new NginxReloadWatch(paths, builder.Env.Time),
         });
         explanation.Add(host.Web.DatabaseManager
             ? "web: /web/database/* is OPEN through nginx (explicit option); list_db stays False"

@@ -22,6 +22,9 @@ internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadO
     /// <summary>Resources whose change needs `systemctl reload` of this service (its own config, read on SIGHUP).</summary>
     public IReadOnlySet<string> ReloadServiceOn { get; init; } = new HashSet<string>(StringComparer.Ordinal);
 
+    /// <summary>Waits after `systemctl reload` until the service serves with what it re-read (nginx); null = the signal is enough.</summary>
+    public NginxReloadWatch? ReloadWatch { get; init; }
+
     public override string Id => $"service:{unit}";
 
     public override string Kind => "service";
@@ -101,7 +104,12 @@ internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadO
         }
         else if (plan.ReloadService)
         {
+            var before = ReloadWatch?.Snapshot();
             await runner.RunCheckedAsync(Systemctl("reload", "--", unit), ct);
+            if (before is not null)
+            {
+                await ReloadWatch!.WaitAppliedAsync(before, ct);
+            }
         }
 
         return null;

@@ -279,8 +279,15 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
                 $"nginx -t fails, so nginx was not reloaded and database {spec.Database} was not dropped: {tested.Describe(test)}; fix the nginx configuration, the next converge goes on");
         }
 
-        // Reloads a running nginx; a stopped one loads the files as they are when it starts.
+        // Reloads a running nginx (and waits until its old workers stopped serving the site); a stopped
+        // one loads the files as they are when it starts.
+        var watch = new NginxReloadWatch(paths, time);
+        var before = watch.Snapshot();
         await runner.RunCheckedAsync(new CommandSpec("systemctl", ["try-reload-or-restart", "nginx.service"]), ct);
+        if (before is not null)
+        {
+            await watch.WaitAppliedAsync(before, ct);
+        }
     }
 
     private async Task<string> ArchiveAsync(Observed observed, CancellationToken ct)
