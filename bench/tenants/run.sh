@@ -329,7 +329,8 @@ fi
 # ---------------------------------------------------------------- tables
 verdict() { awk -v p="$1" -v t="$TARGET_MS" 'BEGIN { print (p < t) ? "ok" : "MISSED" }'; }
 report() {
-  echo "bench/tenants/run.sh --tenants $TENANTS --runs $RUNS at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src bench/tenants || echo '+changes'), $(date -u '+%Y-%m-%d %H:%M UTC'), PostgreSQL $(pg_admin -c 'SHOW server_version' | cut -d' ' -f1), $(nproc) cores"
+  # Not bench/tenants as a whole: tee is rewriting last-run.txt while this line is made.
+  echo "bench/tenants/run.sh --tenants $TENANTS --runs $RUNS at $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- src bench/tenants/run.sh || echo '+changes'), $(date -u '+%Y-%m-%d %H:%M UTC'), PostgreSQL $(pg_admin -c 'SHOW server_version' | cut -d' ' -f1), $(nproc) cores"
   echo "load average (1/5/15 min): at start $LOAD_START, before the CLI runs $LOAD_CLI, at the end $LOAD_END"
   echo
   echo "fleet tenant list --search over $TENANTS tenants ($((TENANTS * 2)) domains, 20 hosts): TenantStore's query, $RUNS runs each, ms"
