@@ -189,8 +189,9 @@ cmd_build() {
   for p in Controller:controller Agent:agent Cli:cli; do
     local extra=()
     # The agent is a native binary (Native AOT): no .NET runtime on hosts, a one-shot `converge`
-    # starts in milliseconds and the idle service stays small.
-    [ "${p%%:*}" = Agent ] && extra=(-r linux-x64 -p:PublishAot=true)
+    # starts in milliseconds and the idle service stays small. So is the CLI: a JIT-compiled `fleet`
+    # spent ~0.5 s of CPU per call loading its gRPC client; native, a call takes ~0.1 s.
+    case ${p%%:*} in Agent|Cli) extra=(-r linux-x64 -p:PublishAot=true) ;; esac
     dotnet publish "$ROOT/src/${p%%:*}" -c Release "${extra[@]}" -o "$tmp/${p#*:}" --nologo -v quiet >/dev/null \
       || die "dotnet publish src/${p%%:*} failed; run it by hand to see why"
     install_tree "$tmp/${p#*:}" "$OF_PREFIX/${p#*:}"

@@ -7,7 +7,7 @@
 #  1. SQL: the exact query TenantStore.ListAsync runs, R times per search in one psql session
 #     (client-side \timing: parse, plan, execute, transfer of up to 1001 rows); the baseline is the
 #     same query in the same run after the pg_trgm indexes are dropped (sequential scans).
-#  2. End to end: R runs of the real CLI (src/Cli, Release) `fleet tenant list --search X -o json`,
+#  2. End to end: R runs of the real CLI (src/Cli published Native AOT, as deploy/stack.sh does) `fleet tenant list --search X -o json`,
 #     wall time per process (.NET start-up, gRPC call, controller, PostgreSQL, JSON out), after one
 #     untimed warm-up run; rows parsed from the JSON. `fleet --version` in the same run is the
 #     process start-up floor. The CLI uses a viewer API token made with `fleet apitoken create`.
@@ -75,13 +75,14 @@ mq_api GET /whoami -o /dev/null 2>/dev/null || die "RabbitMQ's management API on
 LOAD_START=$(loadavg)
 
 # ---------------------------------------------------------------- build (this tree's controller and CLI)
-log "building the controller and the CLI (Release)"
-for p in src/Controller src/Cli; do
-  # Without the lock's descriptor: build servers outlive the build and would hold the lock.
-  dotnet build "$ROOT/$p" -c Release --nologo -v quiet -warnaserror >/dev/null 8>&- || die "dotnet build $p failed; run it by hand to see why"
-done
+log "building the controller (Release) and publishing the CLI as deploy/stack.sh does (Native AOT)"
+# Without the lock's descriptor: build servers outlive the build and would hold the lock.
+dotnet build "$ROOT/src/Controller" -c Release --nologo -v quiet -warnaserror >/dev/null 8>&- || die "dotnet build src/Controller failed; run it by hand to see why"
+CLI_OUT="$ROOT/bench/tenants/bin/cli"
+dotnet publish "$ROOT/src/Cli" -c Release -r linux-x64 -p:PublishAot=true -o "$CLI_OUT" --nologo -v quiet >/dev/null 8>&- \
+  || die "dotnet publish src/Cli (Native AOT) failed; run it by hand to see why"
 CONTROLLER_BIN="$ROOT/src/Controller/bin/Release/net10.0"
-FLEET="$ROOT/src/Cli/bin/Release/net10.0/fleet"
+FLEET="$CLI_OUT/fleet"
 [ -x "$CONTROLLER_BIN/odoofleet-controller" ] && [ -x "$FLEET" ] || die "build output missing ($CONTROLLER_BIN/odoofleet-controller, $FLEET)"
 
 WORK=$(mktemp -d /tmp/odoofleet-tenants-bench.XXXXXX)
@@ -348,7 +349,7 @@ report() {
   echo "indexed plan uses: ${plan:-no trigram index (the planner chose a scan)}"
   echo "baseline: the same query after DROP INDEX tenants_name_trgm, tenant_domains_trgm (sequential scans)."
   echo
-  echo "End to end: \`fleet tenant list --search TEXT -o json\` (src/Cli, Release, JIT) against the controller (src/Controller,"
+  echo "End to end: \`fleet tenant list --search TEXT -o json\` (src/Cli, Native AOT as deploy/stack.sh publishes it) against the controller (src/Controller,"
   echo "Release) on loopback, a viewer token, the trigram indexes in place; wall time per process, $RUNS runs each after one warm-up, ms"
   echo
   printf '%-20s %-28s %6s  %8s %8s %8s  %9s %8s  %s\n' "search" "what" "rows" "median" "p95" "max" "med-floor" "cpu med" "target (p95 < ${TARGET_MS} ms)"
