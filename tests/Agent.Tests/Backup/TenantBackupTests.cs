@@ -72,6 +72,8 @@ public sealed class TenantBackupTests(ScratchPostgres postgres) : IAsyncLifetime
         var (backup, restore) = Services();
         var rowsBefore = await RowsAsync(Tenant);
         var filesBefore = HashTree(Filestore);
+        var encodingSql = $"SELECT pg_encoding_to_char(encoding) FROM pg_database WHERE datname = '{Tenant}';\n";
+        var encodingBefore = await postgres.ScalarAsync(encodingSql, Ct);
 
         var result = await backup.RunAsync(Spec, Host, runId: null, snapshotTime: null, Ct);
         await postgres.ExecuteAsync($"DROP DATABASE \"{Tenant}\" WITH (FORCE);\n", Ct);
@@ -83,15 +85,16 @@ public sealed class TenantBackupTests(ScratchPostgres postgres) : IAsyncLifetime
         Assert.Equal(Owner, await postgres.ScalarAsync($"SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = '{Tenant}';\n", Ct));
         Assert.Equal(result.SnapshotId[..8], restored.SnapshotId[..8]);
         Assert.Null(restored.SafetySnapshotId);
+        Assert.Equal(encodingBefore, await postgres.ScalarAsync(encodingSql, Ct));
         var manifest = result.Manifest;
-        Assert.Equal((Tenant, Tenant, Owner, "UTF8", "18.0"), (manifest.Tenant, manifest.Database, manifest.DatabaseOwner, manifest.DatabaseEncoding, manifest.OdooSeries));
+        Assert.Equal((Tenant, Tenant, Owner, encodingBefore, "18.0"), (manifest.Tenant, manifest.Database, manifest.DatabaseOwner, manifest.DatabaseEncoding, manifest.OdooSeries));
         Assert.Equal(new Dictionary<string, string> { ["base"] = "18.0.1.3", ["web"] = "18.0.1.0" }, manifest.Modules.ToDictionary());
         Assert.Equal((4L, 370_012L), (manifest.Filestore.Files, manifest.Filestore.Bytes));
         Assert.True(manifest.Dump.Bytes > 2000 * 16); // uncompressed (-Z0): at least the bytea column's raw bytes
         Assert.False(Directory.Exists(Spec.StagingPath)); // staging is cleaned up
         Assert.False(Directory.Exists(restic.Temp.Combine("work", Tenant)));
         var snapshot = Assert.Single(await restic.Repository.SnapshotsAsync([TenantBackup.TenantTag(Tenant)], Ct));
-        Assert.Equal([Spec.StagingPath, Filestore], snapshot.Paths.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { Spec.StagingPath, Filestore }.Order(StringComparer.Ordinal), snapshot.Paths.Order(StringComparer.Ordinal));
     }
 
     [Fact]
