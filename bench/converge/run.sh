@@ -46,7 +46,7 @@ on sh -c 'dpkg -s puppet ansible python3-apt >/dev/null 2>&1 || { apt-get update
 release=$(on readlink /opt/odoo/current)
 commit=${release##*-}
 pg_version=$(on sh -c 'ls /etc/postgresql | sort -V | tail -1')
-packages=$(on sh -c "dpkg-query -W -f='\${Package}\n' git python3 python3-venv ca-certificates nginx ufw fail2ban python3-systemd logrotate wkhtmltopdf restic postgresql-$pg_version unattended-upgrades 2>/dev/null" | tr '\n' ' ')
+packages=$(on sh -c "dpkg-query -W -f='\${Package}\n' git python3 python3-venv ca-certificates nginx ufw fail2ban python3-systemd logrotate wkhtmltopdf postgresql-$pg_version unattended-upgrades 2>/dev/null" | tr '\n' ' ')
 settings=()
 for s in max_connections shared_buffers effective_cache_size maintenance_work_mem work_mem; do
   settings+=("$s=$(on runuser -u postgres -- psql -XAtc "SHOW $s")")

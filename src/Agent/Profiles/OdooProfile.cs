@@ -272,8 +272,6 @@ internal static class OdooProfile
         List<string> packages =
         [
             "git", "python3", "python3-venv", "ca-certificates", "nginx", "ufw", "fail2ban", "python3-systemd", "logrotate", "wkhtmltopdf",
-            // Tenant backups: encrypted, deduplicated repositories with GFS retention (Backup/ResticRepository).
-            "restic",
         ];
         packages.Add(host.Postgres.Remote ? "postgresql-client" : os.PostgresPackage);
         if (host.Security.UnattendedUpgrades)
