@@ -67,7 +67,8 @@ public sealed class ResticRepositoryTests
             await File.WriteAllTextAsync(Path.Combine(data, "day.txt"), $"day {day}", Ct);
             var now = clock.GetUtcNow();
             await restic.Repository.BackupAsync([data], ["tenant=acme"], "web-01", now, Ct);
-            await restic.Repository.ForgetAsync(policy, ["tenant=acme"], prune: true, Ct);
+            // The policy decides per run; pruning the data of forgotten snapshots (the slow part) once at the end changes no snapshot.
+            await restic.Repository.ForgetAsync(policy, ["tenant=acme"], prune: day == 99, Ct);
             expected = policy.Keep([.. expected, now]);
             clock.Advance(TimeSpan.FromDays(1));
         }
