@@ -49,9 +49,9 @@ have_systemd() { [ -d /run/systemd/system ]; }
 install_packages() {
   # clang links the agent's native (AOT) binary.
   local want=(postgresql rabbitmq-server debootstrap systemd-container git curl iproute2 python3 openssl clang)
-  # Programs the agent's validators call (nginx -t, fail2ban-regex, logrotate -d, apt-config),
-  # exercised by unit tests on this box; their services must not start here.
-  local tools=(nginx fail2ban logrotate python3-venv apt-cacher-ng)
+  # Programs the agent's validators call (nginx -t, fail2ban-regex, logrotate -d, apt-config)
+  # and its backups run (restic), exercised by unit tests on this box; their services must not start here.
+  local tools=(nginx fail2ban logrotate python3-venv apt-cacher-ng restic)
   local missing=() quiet=()
   for p in "${want[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   for p in "${tools[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || quiet+=("$p"); done
