@@ -353,8 +353,9 @@ internal sealed partial class AgentApi(
         // accepted report says whether the host is in an open move (a move's start bumps the host's
         // generation in its transaction, so a report that can advance it sees the move row).
         var movesToApply = !accepted || hasMoves;
-        foreach (var step in !movesToApply ? [] : await moves.ApplyReportAsync(
-            hostId, report.Generation, report.Success, report.RunningRelease is not null, report.Error, time.GetUtcNow(), context.CancellationToken))
+        foreach (var step in movesToApply
+            ? await moves.ApplyReportAsync(hostId, report.Generation, report.Success, report.RunningRelease is not null, report.Error, time.GetUtcNow(), context.CancellationToken)
+            : [])
         {
             var move = step.Move;
             LogTenantMove(logger, move.TenantName, move.Id, TenantMoveRules.StepText(move.Step), hostId, report.Generation, move.Error);

@@ -38,6 +38,10 @@ internal sealed class HostStore(NpgsqlDataSource db)
     /// <summary>How many fields <see cref="Columns"/> reads: a query's own extra columns start at this index.</summary>
     private const int ColumnCount = 21;
 
+    /// <summary>Whether the host $1 has tenant rows, and whether an unfinished tenant move involves it: two booleans.</summary>
+    private const string TenantsAndOpenMoves =
+        "EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1), EXISTS (SELECT 1 FROM tenant_moves m WHERE " + TenantMoveStore.OpenForHost + ")";
+
     public async Task<IReadOnlyList<HostRecord>> ListAsync(CancellationToken ct)
     {
         await using var cmd = db.CreateCommand($"SELECT {Columns} FROM hosts ORDER BY name");
@@ -68,9 +72,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
     {
         await using var cmd = db.CreateCommand(
             $"""
-            SELECT {Columns},
-                EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1),
-                EXISTS (SELECT 1 FROM tenant_moves m WHERE (m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN {TenantMoveStore.OpenSteps})
+            SELECT {Columns}, {TenantsAndOpenMoves}
             FROM hosts WHERE id = $1
             """);
         cmd.Parameters.AddWithValue(id);
@@ -305,8 +307,7 @@ internal sealed class HostStore(NpgsqlDataSource db)
                 running_series = COALESCE($6, running_series), running_commit = COALESCE($7, running_commit),
                 last_results = $8, last_transition = $9
             WHERE id = $1 AND reported_generation <= $2 AND $2 <= desired_generation
-            RETURNING EXISTS (SELECT 1 FROM tenants t WHERE t.host_id = $1),
-                EXISTS (SELECT 1 FROM tenant_moves m WHERE (m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN {TenantMoveStore.OpenSteps})
+            RETURNING {TenantsAndOpenMoves}
             """, conn, tx);
         cmd.Parameters.AddWithValue(report.HostId);
         cmd.Parameters.AddWithValue(report.Generation);

@@ -77,6 +77,9 @@ internal sealed class TenantMoveStore(NpgsqlDataSource db)
     /// <summary>The steps of a move that is not finished (SQL list).</summary>
     internal const string OpenSteps = "('exporting', 'importing', 'switched', 'rolling-back')";
 
+    /// <summary>An unfinished move of which the host $1 is the source or the target (alias m for tenant_moves).</summary>
+    internal const string OpenForHost = "(m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN " + OpenSteps;
+
     /// <summary>
     /// Starts moving an active tenant to <paramref name="targetHostId"/>: under the placement lock (so
     /// room checked by the caller is not taken meanwhile) the move is stored at step exporting and the
@@ -292,7 +295,7 @@ internal sealed class TenantMoveStore(NpgsqlDataSource db)
         await using var conn = await db.OpenConnectionAsync(ct);
         await using var tx = await conn.BeginTransactionAsync(ct);
         var open = await ListAsync(
-            conn, tx, $"{From} WHERE (m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN {OpenSteps} ORDER BY m.id FOR UPDATE OF m", hostId, ct);
+            conn, tx, $"{From} WHERE {OpenForHost} ORDER BY m.id FOR UPDATE OF m", hostId, ct);
         var transitions = new List<TenantMoveTransition>();
         foreach (var move in open)
         {
@@ -332,7 +335,7 @@ internal sealed class TenantMoveStore(NpgsqlDataSource db)
     {
         await using var conn = await db.OpenConnectionAsync(ct);
         var moves = await ListAsync(
-            conn, null, $"{From} WHERE (m.source_host_id = $1 OR m.target_host_id = $1) AND m.step IN {OpenSteps} ORDER BY m.id", hostId, ct);
+            conn, null, $"{From} WHERE {OpenForHost} ORDER BY m.id", hostId, ct);
         if (moves.Count == 0)
         {
             return placed;
