@@ -42,6 +42,17 @@ internal sealed class NginxReloadWatch(HostPaths paths, TimeProvider time)
         return serving.Count == 0 ? null : new Workers(master, serving);
     }
 
+    /// <summary>Runs <paramref name="reload"/> and, when nginx was serving before it, waits until the reload took effect.</summary>
+    public async Task ReloadAsync(Func<Task> reload, CancellationToken ct)
+    {
+        var before = Snapshot();
+        await reload();
+        if (before is not null)
+        {
+            await WaitAppliedAsync(before, ct);
+        }
+    }
+
     /// <summary>Returns once <paramref name="before"/>'s workers were replaced; fails after <see cref="Deadline"/>.</summary>
     public async Task WaitAppliedAsync(Workers before, CancellationToken ct)
     {

@@ -104,12 +104,8 @@ internal sealed class ServiceResource(ICommandRunner runner, string unit, IReadO
         }
         else if (plan.ReloadService)
         {
-            var before = ReloadWatch?.Snapshot();
-            await runner.RunCheckedAsync(Systemctl("reload", "--", unit), ct);
-            if (before is not null)
-            {
-                await ReloadWatch!.WaitAppliedAsync(before, ct);
-            }
+            Task Reload() => runner.RunCheckedAsync(Systemctl("reload", "--", unit), ct);
+            await (ReloadWatch is { } watch ? watch.ReloadAsync(Reload, ct) : Reload());
         }
 
         return null;

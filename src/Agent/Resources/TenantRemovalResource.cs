@@ -281,13 +281,8 @@ internal sealed partial class TenantRemovalResource : Resource<TenantRemovalReso
 
         // Reloads a running nginx (and waits until its old workers stopped serving the site); a stopped
         // one loads the files as they are when it starts.
-        var watch = new NginxReloadWatch(paths, time);
-        var before = watch.Snapshot();
-        await runner.RunCheckedAsync(new CommandSpec("systemctl", ["try-reload-or-restart", "nginx.service"]), ct);
-        if (before is not null)
-        {
-            await watch.WaitAppliedAsync(before, ct);
-        }
+        await new NginxReloadWatch(paths, time).ReloadAsync(
+            () => runner.RunCheckedAsync(new CommandSpec("systemctl", ["try-reload-or-restart", "nginx.service"]), ct), ct);
     }
 
     private async Task<string> ArchiveAsync(Observed observed, CancellationToken ct)
